@@ -1,0 +1,1 @@
+"""Thin DRF glue: parse the request, call orders, read projections, answer."""

@@ -1,0 +1,109 @@
+"""RFC 9457 problem details: every error answers ``application/problem+json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(exceptions.APIException):
+    """An API error with a title, a detail and, when one is at fault, the field's name."""
+
+    def __init__(
+        self,
+        status_code: int,
+        title: str,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.title = title
+        self.field = field
+        self.headers = headers or {}
+
+
+def problem_body(
+    status_code: int, title: str, detail: str, instance: str, field: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "instance": instance,
+    }
+    if field:
+        body["field"] = field
+    return body
+
+
+def _field_of(detail: Any) -> str | None:
+    if isinstance(detail, dict) and detail:
+        return str(next(iter(detail)))
+    return None
+
+
+def _flatten(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{k}: {_flatten(v)}" for k, v in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_flatten(v) for v in detail)
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, answering every error as problem+json."""
+    request = context.get("request")
+    instance = request.get_full_path() if request is not None else ""
+    if isinstance(exc, Problem):
+        body = problem_body(exc.status_code, exc.title, str(exc.detail), instance, exc.field)
+        return Response(body, status=exc.status_code, headers=exc.headers, content_type=PROBLEM)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    field = _field_of(detail)
+    if isinstance(exc, exceptions.ParseError):
+        field = field or "body"
+    title = _title(response.status_code)
+    body = problem_body(response.status_code, title, _flatten(detail), instance, field)
+    response.data = body
+    response.content_type = PROBLEM
+    return response
+
+
+def _title(code: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
+
+
+def django_problem(request: HttpRequest, code: int, detail: str) -> JsonResponse:
+    """A problem+json answer for errors raised outside DRF (Django's 404 and 500 handlers)."""
+    body = problem_body(code, _title(code), detail, request.get_full_path())
+    return JsonResponse(body, status=code, content_type=PROBLEM)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return django_problem(request, 404, "No such resource.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return django_problem(request, 500, "The server failed to handle this request.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return django_problem(request, 400, str(exception) if exception else "Bad request.")

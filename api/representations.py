@@ -1,0 +1,62 @@
+"""How an order and its events look to a client (built from the read models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework.request import Request
+
+from projections.models import OrderEvent, OrderSummary
+
+STAFF_ONLY_FIELDS = ("traceback",)
+
+
+def is_staff(request: Request) -> bool:
+    return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def absolute(request: Request, url: str) -> str:
+    """Resource URLs recorded as paths are answered as absolute URLs."""
+    return request.build_absolute_uri(url) if url.startswith("/") else url
+
+
+def order_representation(request: Request, summary: OrderSummary) -> dict[str, Any]:
+    order_id = str(summary.order_id)
+    body: dict[str, Any] = {
+        "uuid": order_id,
+        "resource_name": summary.resource_name,
+        "status": summary.status,
+        "progress": summary.progress,
+        "message": summary.message or None,
+        "current": summary.current,
+        "total": summary.total,
+        "resource_url": absolute(request, summary.resource_url) if summary.resource_url else None,
+        "context": summary.context,
+        "attempt": summary.attempt,
+        "created": summary.created.isoformat(),
+        "updated": summary.updated.isoformat(),
+        "version": summary.version,
+        "links": {
+            "self": request.build_absolute_uri(reverse("api:order", args=[order_id])),
+            "history": request.build_absolute_uri(reverse("api:order-history", args=[order_id])),
+        },
+    }
+    if summary.status == "failed":
+        body["error"] = {"message": summary.message, "type": summary.error_type or None}
+        if is_staff(request):
+            body["error"]["traceback"] = summary.traceback
+    return body
+
+
+def event_representation(request: Request, row: OrderEvent) -> dict[str, Any]:
+    data = dict(row.data)
+    if not is_staff(request):
+        for name in STAFF_ONLY_FIELDS:
+            data.pop(name, None)
+    return {
+        "version": row.version,
+        "type": row.type,
+        "timestamp": row.timestamp.isoformat(),
+        **data,
+    }

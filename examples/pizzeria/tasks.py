@@ -1,0 +1,33 @@
+"""``cook_pizza``: the long-running task behind the ``regina`` and ``margherita`` resources."""
+
+from __future__ import annotations
+
+import time
+
+from celery import shared_task
+from django.urls import reverse
+
+from examples.pizzeria.models import Pizza
+from orders.helpers import OrderHandle, ProgressItems, fail_on_error, order_task
+
+
+class OutOfIngredientsError(RuntimeError):
+    """The kitchen cannot make this pizza."""
+
+
+@shared_task(name="pizzeria.cook_pizza")
+@order_task
+def cook_pizza(order: OrderHandle) -> None:
+    context = order.context
+    steps = int(context.get("steps", 20))
+    step_seconds = float(context.get("step_seconds", 0.1))
+    with fail_on_error(order, context.get("fail_with") or "The pizza could not be cooked"):
+        if context.get("fail_with"):
+            raise OutOfIngredientsError(context["fail_with"])
+        for _ in ProgressItems(order, range(steps), message="The pizza is in the oven"):
+            time.sleep(step_seconds)
+        pizza, _ = Pizza.objects.get_or_create(
+            order_id=order.id, defaults={"name": order.state.resource_name, "steps": steps}
+        )
+    url = reverse("pizzeria:pizza", args=[pizza.pk])
+    order.complete(resource_url=url)

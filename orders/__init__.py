@@ -1,0 +1,1 @@
+"""Orders: the Order aggregate, its tracker application, dispatcher and task helpers."""

@@ -1,0 +1,79 @@
+"""Binds resource names to tasks and launches them through a small Launcher interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+
+class UnknownResourceError(LookupError):
+    """No task is registered under this resource name."""
+
+
+class Launcher(Protocol):
+    """Starts the work for one order somewhere (a queue, a thread, inline)."""
+
+    def launch(self, task: Any, order_id: UUID) -> None: ...
+
+
+class CeleryLauncher:
+    """Sends the task to Celery with the order id as its only argument."""
+
+    def launch(self, task: Any, order_id: UUID) -> None:
+        task.apply_async(args=[str(order_id)])
+
+
+class InlineLauncher:
+    """Runs a plain callable at once, in this process (tests, scripts)."""
+
+    def launch(self, task: Any, order_id: UUID) -> None:
+        task(str(order_id))
+
+
+@dataclass(frozen=True)
+class Registration:
+    resource_name: str
+    task: Any
+    launcher: Launcher
+
+
+_registry: dict[str, Registration] = {}
+
+
+def default_launcher(task: Any) -> Launcher:
+    # Anything with apply_async is a Celery task; an RQ launcher would test for
+    # its own marker here, and nothing else in the project needs to change.
+    if hasattr(task, "apply_async"):
+        return CeleryLauncher()
+    return InlineLauncher()
+
+
+def register(
+    resource_name: str, task: Callable[..., Any], launcher: Launcher | None = None
+) -> None:
+    """Bind ``resource_name`` to ``task``: ``POST /async/<resource_name>/order/`` runs it."""
+    if not resource_name or "/" in resource_name:
+        raise ValueError(f"invalid resource name {resource_name!r}")
+    _registry[resource_name] = Registration(resource_name, task, launcher or default_launcher(task))
+
+
+def unregister(resource_name: str) -> None:
+    _registry.pop(resource_name, None)
+
+
+def registration(resource_name: str) -> Registration:
+    try:
+        return _registry[resource_name]
+    except KeyError:
+        raise UnknownResourceError(resource_name) from None
+
+
+def registered_names() -> list[str]:
+    return sorted(_registry)
+
+
+def launch(resource_name: str, order_id: UUID) -> None:
+    reg = registration(resource_name)
+    reg.launcher.launch(reg.task, order_id)

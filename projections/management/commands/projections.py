@@ -1,0 +1,36 @@
+"""``manage.py projections rebuild|catchup|follow``: maintain the read models."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from tqdm import tqdm
+
+from orders.runtime import get_tracker
+from projections.follower import follow
+from projections.projector import _position, catch_up, rebuild
+
+
+class Command(BaseCommand):
+    help = "Rebuild the read models from the event store, or catch them up with it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("action", choices=["rebuild", "catchup", "follow"])
+        parser.add_argument("--interval", type=float, default=None, help="seconds, for follow")
+
+    def handle(self, *args: Any, action: str, interval: float | None, **options: Any) -> None:
+        tracker = get_tracker()
+        if action == "follow":
+            follow(threading.Event(), interval)
+            return
+        start = 0 if action == "rebuild" else _position()
+        with tqdm(
+            total=max(0, tracker.last_position() - start), unit="event", file=self.stderr._out
+        ) as bar:
+            if action == "rebuild":
+                count = rebuild(tracker, on_batch=bar.update)
+            else:
+                count = catch_up(tracker, on_batch=bar.update)
+        self.stdout.write(f"{action}: {count} events projected")

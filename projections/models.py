@@ -1,0 +1,66 @@
+"""Read models: one summary row per order, one history row per event, the catch-up position."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class OrderSummary(models.Model):
+    """The order's current state, as the status endpoint serves it."""
+
+    order_id = models.UUIDField(primary_key=True)
+    resource_name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    current = models.BigIntegerField(null=True)
+    total = models.BigIntegerField(null=True)
+    resource_url = models.TextField(blank=True, default="")
+    context = models.JSONField(default=dict)
+    owner = models.CharField(max_length=150, null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True, default="")
+    attempt = models.PositiveIntegerField(default=0)
+    error_type = models.CharField(max_length=255, blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "-created"], name="summary_owner_created"),
+            models.Index(fields=["status", "-created"], name="summary_status_created"),
+            models.Index(fields=["resource_name", "-created"], name="summary_resource_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_name} {self.order_id} ({self.status})"
+
+
+class OrderEvent(models.Model):
+    """One event of one order, as the history endpoint serves it."""
+
+    order_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    type = models.CharField(max_length=64)
+    timestamp = models.DateTimeField()
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order_id", "version"], name="event_order_version")
+        ]
+        ordering = ["order_id", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} v{self.version} {self.type}"
+
+
+class ProjectionPosition(models.Model):
+    """How far the catch-up pass has followed the event store's notification log."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    position = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.position}"

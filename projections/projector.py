@@ -1,0 +1,141 @@
+"""Turns order events into the read models, idempotently, and follows the event log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from orders.domain import Order, event_fields, event_type
+from orders.tracker import OrderTracker
+from projections.models import OrderEvent, OrderSummary, ProjectionPosition
+
+log = logging.getLogger(__name__)
+
+POSITION_NAME = "orders"
+
+
+def summary_fields(order: Order) -> dict[str, Any]:
+    """The summary row of an order, taken from its state (so no rule is written twice)."""
+    return {
+        "resource_name": order.resource_name,
+        "status": str(order.status),
+        "progress": order.progress,
+        "message": order.message or "",
+        "current": order.current,
+        "total": order.total,
+        "resource_url": order.resource_url or "",
+        "context": order.context,
+        "owner": order.owner,
+        "worker": order.worker or "",
+        "attempt": order.attempt,
+        "error_type": order.error_type or "",
+        "traceback": order.traceback or "",
+        "created": order.created_on,
+        "updated": order.modified_on,
+        "version": order.version,
+    }
+
+
+def history_row(domain_event: Any) -> OrderEvent:
+    return OrderEvent(
+        order_id=domain_event.originator_id,
+        version=domain_event.originator_version,
+        type=event_type(domain_event),
+        timestamp=domain_event.timestamp,
+        data=event_fields(domain_event),
+    )
+
+
+def upsert_summary(order: Order) -> None:
+    """Write the order's summary unless a newer version is already there.
+
+    The version guard is what makes applying twice, or out of order (two processes
+    racing), change nothing: a row only ever moves forward.
+    """
+    fields = summary_fields(order)
+    for _ in range(2):
+        if OrderSummary.objects.filter(order_id=order.id, version__lt=order.version).update(
+            **fields
+        ):
+            return
+        if OrderSummary.objects.filter(order_id=order.id).exists():
+            return  # already at this version or newer
+        try:
+            with transaction.atomic():
+                OrderSummary.objects.create(order_id=order.id, **fields)
+            return
+        except IntegrityError:
+            continue  # created by another process meanwhile: try the guarded update
+
+
+def record_history(events: Iterable[Any]) -> None:
+    OrderEvent.objects.bulk_create([history_row(e) for e in events], ignore_conflicts=True)
+
+
+def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
+    """Project what one process just saved (the read-your-writes path)."""
+    with transaction.atomic():
+        record_history(events)
+        upsert_summary(order)
+
+
+def _position() -> int:
+    row, _ = ProjectionPosition.objects.get_or_create(name=POSITION_NAME)
+    return row.position
+
+
+def _advance(position: int) -> None:
+    # Several followers may run at once (one per worker): the position only moves on.
+    ProjectionPosition.objects.filter(name=POSITION_NAME, position__lt=position).update(
+        position=position
+    )
+
+
+def catch_up(
+    tracker: OrderTracker,
+    batch: int = 500,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Project every event after the stored position; return how many were read.
+
+    History rows are inserted or ignored; a summary is refreshed from the event store
+    only when it is behind the newest event seen for its order.
+    """
+    seen = 0
+    start = _position() + 1
+    while True:
+        notifications = tracker.recorder.select_notifications(start=start, limit=batch)
+        if not notifications:
+            return seen
+        events = [tracker.mapper.to_domain_event(n) for n in notifications]
+        newest: dict[UUID, int] = {}
+        for e in events:
+            newest[e.originator_id] = max(newest.get(e.originator_id, 0), e.originator_version)
+        with transaction.atomic():
+            record_history(events)
+            current = dict(
+                OrderSummary.objects.filter(order_id__in=list(newest)).values_list(
+                    "order_id", "version"
+                )
+            )
+            for order_id, version in newest.items():
+                if current.get(order_id, 0) < version:
+                    upsert_summary(tracker.get_order(order_id))
+            _advance(notifications[-1].id)
+        seen += len(notifications)
+        start = notifications[-1].id + 1
+        if on_batch:
+            on_batch(len(notifications))
+
+
+def rebuild(tracker: OrderTracker, on_batch: Callable[[int], None] | None = None) -> int:
+    """Drop the read models and build them again from the event store."""
+    with transaction.atomic():
+        OrderEvent.objects.all().delete()
+        OrderSummary.objects.all().delete()
+        ProjectionPosition.objects.update_or_create(name=POSITION_NAME, defaults={"position": 0})
+    return catch_up(tracker, on_batch=on_batch)
