@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
+
+log = logging.getLogger(__name__)
 
 
 class UnknownResourceError(LookupError):
@@ -26,10 +29,17 @@ class CeleryLauncher:
 
 
 class InlineLauncher:
-    """Runs a plain callable at once, in this process (tests, scripts)."""
+    """Runs a plain callable at once, in this process (tests, scripts).
+
+    Like a queue, it does not hand the task's error to whoever placed the order: the
+    task helpers have already recorded it on the order.
+    """
 
     def launch(self, task: Any, order_id: UUID) -> None:
-        task(str(order_id))
+        try:
+            task(str(order_id))
+        except Exception:
+            log.exception("inline task for order %s raised", order_id)
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,7 @@ class ProgressItems(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         self._ran_out = False
+        self._last_write = time.monotonic()  # the interval also runs from the start
         items = itertools.chain(self.iterable, self._mark_end())
         return itertools.chain.from_iterable(self._chunks(items))
 

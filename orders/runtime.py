@@ -72,13 +72,13 @@ def get_tracker() -> OrderTracker:
 
 
 def set_tracker(tracker: OrderTracker | None) -> None:
-    """Use this tracker in this process (tests, benchmarks); None rebuilds from settings."""
+    """Use this tracker in this process (tests, benchmarks); None rebuilds from settings.
+
+    The tracker keeps the listeners it has: ``build_tracker`` gives it the projections,
+    a bare ``OrderTracker`` has none (unit tests without a database).
+    """
     global _tracker, _pid
     with _lock:
-        if tracker is not None:
-            for listener in _listeners:
-                if listener not in tracker.listeners:
-                    tracker.listeners.append(listener)
         _tracker, _pid = tracker, os.getpid()
 
 

@@ -1,0 +1,1 @@
+"""Tests of async-rest: unit (no I/O), integration (real stores), e2e (HTTP)."""

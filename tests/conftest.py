@@ -1,0 +1,30 @@
+"""Shared fixtures: a fresh event store per test, and tasks that tests register."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orders.runtime import build_tracker, set_tracker
+from orders.tracker import OrderTracker
+
+
+@pytest.fixture
+def memory_tracker() -> Iterator[OrderTracker]:
+    """An in-memory tracker with no listeners, installed as this process's tracker."""
+    tracker = OrderTracker(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    set_tracker(tracker)
+    yield tracker
+    set_tracker(None)
+
+
+@pytest.fixture
+def tracker(tmp_path: Path, db: None) -> Iterator[OrderTracker]:
+    """A tracker on a fresh SQLite event store, projecting into the test database."""
+    tracker = build_tracker(f"sqlite:///{tmp_path / 'events.sqlite3'}", create_table=True)
+    set_tracker(tracker)
+    yield tracker
+    set_tracker(None)
+    tracker.close()

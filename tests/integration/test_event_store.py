@@ -1,0 +1,112 @@
+"""The tracker on real stores (SQLite file, PostgreSQL): round trip, topics, races."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from orders.domain import Status
+from orders.runtime import build_tracker
+from orders.tracker import OrderTracker
+from tests.services import fresh_postgres_database, require_postgres
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'events.sqlite3'}"
+        build_tracker(url, create_table=True).close()
+        yield url
+        return
+    require_postgres()
+    with fresh_postgres_database() as url:
+        build_tracker(url, create_table=True).close()
+        yield url
+
+
+@pytest.fixture
+def tracker(store_url: str) -> Iterator[OrderTracker]:
+    tracker = OrderTracker(env=_env(store_url))
+    yield tracker
+    tracker.close()
+
+
+def _env(url: str) -> dict[str, str]:
+    from orders.runtime import event_store_env
+
+    return event_store_env(url)
+
+
+def stored_topics(url: str) -> set[str]:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite://")) as conn:
+            rows = conn.execute("SELECT topic FROM stored_events").fetchall()
+    else:
+        with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
+            rows = conn.execute("SELECT topic FROM async_rest_events").fetchall()
+    return {r[0] for r in rows}
+
+
+def test_an_order_round_trips_through_the_store(tracker: OrderTracker) -> None:
+    order_id = tracker.place("regina", {"steps": 2, "note": "é"}, owner="3")
+    tracker.start(order_id, "w")
+    tracker.progress(order_id, 50, "half", current=1, total=2)
+    tracker.complete(order_id, "/pizzas/9/")
+    order = tracker.get_order(order_id)
+    assert (order.status, order.context, order.owner, order.resource_url, order.version) == (
+        Status.COMPLETED,
+        {"steps": 2, "note": "é"},
+        "3",
+        "/pizzas/9/",
+        4,
+    )
+
+
+def test_the_state_at_a_version_is_rebuilt_from_the_store(tracker: OrderTracker) -> None:
+    order_id = tracker.place("regina", {}, owner=None)
+    tracker.start(order_id, "w")
+    tracker.progress(order_id, 30)
+    tracker.fail(order_id, "burnt", "OvenError")
+    assert tracker.get_order(order_id, version=3).progress == 30
+    assert tracker.get_order(order_id, version=3).status == Status.RUNNING
+
+
+def test_the_store_records_stable_topics(tracker: OrderTracker, store_url: str) -> None:
+    order_id = tracker.place("regina", {}, owner=None)
+    tracker.start(order_id, "w")
+    assert stored_topics(store_url) == {"async_rest.Order.Queued", "async_rest.Order.Started"}
+
+
+def _report_progress(url: str, order_id: str, label: str, count: int) -> None:
+    tracker = OrderTracker(env=_env(url))
+    for i in range(count):
+        tracker.progress(UUID(order_id), 10, message=f"{label}-{i}")
+    tracker.close()
+
+
+def test_two_processes_reporting_at_once_lose_no_event(
+    tracker: OrderTracker, store_url: str
+) -> None:
+    order_id = tracker.place("import", {}, owner=None)
+    tracker.start(order_id, "w")
+    count = 40
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_report_progress, args=(store_url, str(order_id), label, count))
+        for label in ("a", "b")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    events = tracker.order_events(order_id)
+    messages = sorted(e.message for e in events if type(e).__name__ == "Progressed")
+    assert messages == sorted(f"{label}-{i}" for label in ("a", "b") for i in range(count))
+    assert [e.originator_version for e in events] == list(range(1, 2 * count + 3))
