@@ -81,7 +81,12 @@ def test_a_task_returning_without_completing_fails_the_order(
 
 def test_an_order_that_already_ended_is_not_run_again(memory_tracker: OrderTracker) -> None:
     runs: list[str] = []
-    task = order_task(lambda order: runs.append("ran") or "/done/")
+
+    def body(order: OrderHandle) -> str:
+        runs.append("ran")
+        return "/done/"
+
+    task = order_task(body)
     order_id = memory_tracker.place("regina", {}, owner=None)
     task(str(order_id))
     task(str(order_id))  # a redelivered message
