@@ -1,0 +1,115 @@
+"""A real running stack for end-to-end tests: migrate, a Celery worker and gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.services import ROOT, free_port, venv_bin, wait_for_port
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+class Answer:
+    def __init__(self, status: int, headers: dict[str, str], body: Any) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+class LiveStack:
+    """Processes started with ``env`` on top of this one's; stopped by ``stop()``."""
+
+    def __init__(self, var_dir: Path, env: dict[str, str]) -> None:
+        self.var_dir = var_dir
+        self.env = {**os.environ, "ASYNC_REST_VAR_DIR": str(var_dir), **env}
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.env.update({k: v for k, v in env.items() if k == "DJANGO_SETTINGS_MODULE"})
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.headers: dict[str, str] = {}
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.var_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def start(self) -> LiveStack:
+        self.manage("migrate", "--noinput")  # a no-op when already done; tables must exist
+        self._spawn(
+            "worker",
+            [venv_bin("celery"), "-A", "config", "worker", "--concurrency=1", "--loglevel=INFO",
+             "--without-mingle", "--without-gossip", "-n", f"e2e-{self.port}@%h"],
+        )  # fmt: skip
+        web = self._spawn(
+            "web",
+            [venv_bin("gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2"],
+        )
+        wait_for_port(self.port, proc=web)
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def log(self, name: str) -> str:
+        return (self.var_dir / f"{name}.log").read_text(errors="replace")
+
+    def request(self, method: str, path_or_url: str, body: Any = None) -> Answer:
+        url = path_or_url if path_or_url.startswith("http") else self.base + path_or_url
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        for key, value in self.headers.items():
+            req.add_header(key, value)
+        try:
+            resp = _opener.open(req, timeout=10)
+        except urllib.error.HTTPError as err:
+            resp = err
+        raw = resp.read()
+        return Answer(resp.status, dict(resp.headers), json.loads(raw) if raw else None)
+
+    def poll_until_done(self, url: str, timeout: float = 90.0) -> tuple[Answer, list[int]]:
+        """Poll like a client: until the answer is no longer 202. Returns it and the codes."""
+        codes: list[int] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answer = self.request("GET", url)
+            codes.append(answer.status)
+            if answer.status != 202:
+                return answer, codes
+            time.sleep(0.1)
+        raise TimeoutError(
+            f"{url} still 202 after {timeout}s\n--- worker log ---\n{self.log('worker')[-4000:]}"
+        )

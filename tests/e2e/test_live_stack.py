@@ -1,0 +1,134 @@
+"""The pizza workflow over real HTTP, with a real Celery worker process.
+
+Two stacks: the embedded default (SQLite, file-system broker) and production
+(``config.production``: PostgreSQL for Django and the event store, Redis broker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+import pytest
+
+from orders.domain import Status
+from orders.runtime import build_tracker
+from tests.e2e.stack import LiveStack
+from tests.services import fresh_postgres_database, require_postgres, require_redis
+
+pytestmark = pytest.mark.services
+
+REDIS_DB = 13
+
+
+@pytest.fixture(scope="module", params=["embedded", "production"])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    var_dir = tmp_path_factory.mktemp(request.param)
+    if request.param == "embedded":
+        live = LiveStack(var_dir, {"DJANGO_SETTINGS_MODULE": "config.settings"})
+        live.eventstore_url = f"sqlite:///{var_dir / 'events.sqlite3'}"  # type: ignore[attr-defined]
+        yield from _running(live)
+        return
+    require_postgres()
+    require_redis()
+    import redis
+
+    redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
+    with fresh_postgres_database("asyncrest_e2e") as db_url:
+        live = LiveStack(
+            var_dir,
+            {
+                "DJANGO_SETTINGS_MODULE": "config.production",
+                "DJANGO_SECRET_KEY": "e2e-secret",
+                "DATABASE_URL": db_url,
+                "EVENTSTORE_URL": db_url,
+                "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+            },
+        )
+        live.eventstore_url = db_url  # type: ignore[attr-defined]
+        yield from _running(live, with_token=True)
+
+
+def _running(live: LiveStack, with_token: bool = False) -> Iterator[LiveStack]:
+    live.manage("migrate", "--noinput")  # before the user is made; start() migrates again
+    if with_token:
+        key = live.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User;"
+            "from rest_framework.authtoken.models import Token;"
+            "u = User.objects.create_user('carla');"
+            "print(Token.objects.create(user=u).key)",
+        ).split()[-1]
+        live.headers["Authorization"] = f"Token {key}"
+    try:
+        yield live.start()
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def pizza(stack: LiveStack) -> dict:
+    """One regina ordered and polled to its end, as a client would."""
+    placed = stack.request(
+        "POST", "/async/regina/order/", {"context": {"steps": 8, "step_seconds": 0.05}}
+    )
+    assert placed.status == 302, placed.body
+    final, codes = stack.poll_until_done(placed.headers["Location"])
+    return {"placed": placed, "final": final, "codes": codes}
+
+
+def test_ordering_answers_302_to_the_orders_url(pizza: dict) -> None:
+    placed = pizza["placed"]
+    assert placed.headers["Location"].endswith(f"/async/orders/{placed.body['uuid']}/")
+
+
+def test_polling_answers_202_until_the_pizza_is_done_then_201(pizza: dict) -> None:
+    assert pizza["codes"][0] == 202
+    assert pizza["final"].status == 201
+    assert pizza["final"].body["progress"] == 100
+
+
+def test_the_resource_url_serves_the_pizza(stack: LiveStack, pizza: dict) -> None:
+    final = pizza["final"]
+    assert final.headers["Location"] == final.body["resource_url"]
+    made = stack.request("GET", final.body["resource_url"])
+    assert (made.status, made.body["name"], made.body["order"]) == (
+        200,
+        "regina",
+        final.body["uuid"],
+    )
+
+
+def test_the_history_tells_the_whole_story(stack: LiveStack, pizza: dict) -> None:
+    history = stack.request("GET", pizza["final"].body["links"]["history"]).body["results"]
+    types = [e["type"] for e in history]
+    assert types[:2] == ["Queued", "Started"]
+    assert types[-1] == "Completed"
+    assert set(types[2:-1]) == {"Progressed"}
+    percents = [e["percent"] for e in history if e["type"] == "Progressed"]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert [e["version"] for e in history] == list(range(1, len(history) + 1))
+
+
+def test_the_state_at_an_earlier_version_is_replayed(stack: LiveStack, pizza: dict) -> None:
+    tracker = build_tracker(stack.eventstore_url)  # type: ignore[attr-defined]
+    order_id = UUID(pizza["final"].body["uuid"])
+    try:
+        assert tracker.get_order(order_id, version=1).status == Status.QUEUED
+        assert tracker.get_order(order_id, version=2).status == Status.RUNNING
+        assert tracker.get_order(order_id).status == Status.COMPLETED
+    finally:
+        tracker.close()
+
+
+def test_a_failing_order_ends_failed_with_its_message(stack: LiveStack) -> None:
+    placed = stack.request(
+        "POST", "/async/margherita/order/", {"context": {"fail_with": "No more ingredients"}}
+    )
+    final, _ = stack.poll_until_done(placed.headers["Location"])
+    assert (final.status, final.body["status"], final.body["message"]) == (
+        200,
+        "failed",
+        "No more ingredients",
+    )
