@@ -16,16 +16,20 @@ class UnknownResourceError(LookupError):
 
 
 class Launcher(Protocol):
-    """Starts the work for one order somewhere (a queue, a thread, inline)."""
+    """Starts the work for one order somewhere (a queue, a thread, inline).
 
-    def launch(self, task: Any, order_id: UUID) -> None: ...
+    ``dispatch_id`` names this sending: the task gets it back, so that a message sent
+    twice for one order (a relay that re-sent it) runs only once.
+    """
+
+    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None: ...
 
 
 class CeleryLauncher:
-    """Sends the task to Celery with the order id as its only argument."""
+    """Sends the task to Celery with the order id and the dispatch id as arguments."""
 
-    def launch(self, task: Any, order_id: UUID) -> None:
-        task.apply_async(args=[str(order_id)])
+    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
+        task.apply_async(args=[str(order_id), dispatch_id])
 
 
 class InlineLauncher:
@@ -35,9 +39,9 @@ class InlineLauncher:
     task helpers have already recorded it on the order.
     """
 
-    def launch(self, task: Any, order_id: UUID) -> None:
+    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
         try:
-            task(str(order_id))
+            task(str(order_id), dispatch_id)
         except Exception:
             log.exception("inline task for order %s raised", order_id)
 
@@ -84,6 +88,6 @@ def registered_names() -> list[str]:
     return sorted(_registry)
 
 
-def launch(resource_name: str, order_id: UUID) -> None:
+def launch(resource_name: str, order_id: UUID, dispatch_id: str) -> None:
     reg = registration(resource_name)
-    reg.launcher.launch(reg.task, order_id)
+    reg.launcher.launch(reg.task, order_id, dispatch_id)

@@ -1,9 +1,13 @@
-"""The Order aggregate: an append-only stream of events with a guarded life cycle."""
+"""The Order aggregate: an append-only, hash-chained stream of events with a guarded life cycle."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -13,9 +17,10 @@ class Status(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
-TERMINAL = frozenset({Status.COMPLETED, Status.FAILED})
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
 
 class OrderError(Exception):
@@ -23,7 +28,7 @@ class OrderError(Exception):
 
 
 class OrderClosedError(OrderError):
-    """The order has ended (completed or failed): nothing more is appended."""
+    """The order has ended (completed, failed or cancelled): nothing more is appended."""
 
 
 class InvalidTransitionError(OrderError):
@@ -31,7 +36,32 @@ class InvalidTransitionError(OrderError):
 
 
 class InvalidProgressError(OrderError):
-    """Progress outside 0..100, or going backwards."""
+    """Progress outside 0..100, or going backwards within an attempt."""
+
+
+class CancelRequestedError(BaseException):
+    """Raised in a task at its next progress report once a cancel was asked for.
+
+    A ``BaseException``, like ``asyncio.CancelledError``, so that a task's own
+    ``except Exception`` does not swallow it; the task helpers catch it and end the
+    order ``cancelled``.
+    """
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def chain_hash(topic: str, fields: dict[str, Any]) -> str:
+    """SHA-256 over the previous event's hash and this event's canonical content."""
+    content = {k: v for k, v in fields.items() if k != "hash"}
+    content["topic"] = topic
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_canonical)
+    return hashlib.sha256((fields.get("prev_hash", "") + text).encode()).hexdigest()
 
 
 class Order(Aggregate):
@@ -39,16 +69,31 @@ class Order(Aggregate):
 
     Topics are explicit and stable (``async_rest.Order...``): they are what the event
     store records, so moving or renaming these classes never orphans old streams.
+    Every event carries ``prev_hash`` (the hash of the order's previous event) and
+    ``hash`` (over ``prev_hash`` and its own content): editing a stored event breaks
+    the chain, which ``orders verify`` detects.
     """
 
     TOPIC = "async_rest.Order"
 
-    # The library derives these two base classes on every aggregate and, with explicit
-    # topics, wants a topic on each, even though only their subclasses are recorded.
     class Event(Aggregate.Event):
         TOPIC = "async_rest.Order.Event"
+        prev_hash: str
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            # Computed once, when the event happens; a stored event is read back
+            # without __init__, so its recorded hash is kept for verification.
+            object.__setattr__(self, "hash", chain_hash(type(self).TOPIC, self.__dict__))
+
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            aggregate.chain_hash = self.__dict__.get("hash", "")
+            return aggregate
 
     class Created(Event, Aggregate.Created):
+        # The library derives this base on every aggregate and, with explicit topics,
+        # wants a topic on it, even though only its subclass Queued is recorded.
         TOPIC = "async_rest.Order.Created"
 
     class Queued(Created):
@@ -57,10 +102,15 @@ class Order(Aggregate):
         context: dict[str, Any]
         owner: str | None
 
+    class Dispatched(Event):
+        TOPIC = "async_rest.Order.Dispatched"
+        dispatch_id: str
+
     class Started(Event):
         TOPIC = "async_rest.Order.Started"
         worker: str
         attempt: int
+        dispatch_id: str | None
 
     class Progressed(Event):
         TOPIC = "async_rest.Order.Progressed"
@@ -68,6 +118,19 @@ class Order(Aggregate):
         message: str | None
         current: int | None
         total: int | None
+
+    class Retried(Event):
+        TOPIC = "async_rest.Order.Retried"
+        attempt: int
+        reason: str
+
+    class CancelRequested(Event):
+        TOPIC = "async_rest.Order.CancelRequested"
+        reason: str
+
+    class Cancelled(Event):
+        TOPIC = "async_rest.Order.Cancelled"
+        reason: str
 
     class Completed(Event):
         TOPIC = "async_rest.Order.Completed"
@@ -78,6 +141,15 @@ class Order(Aggregate):
         message: str
         error_type: str
         traceback: str
+
+    @classmethod
+    def _create(cls, event_class: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("prev_hash", "")  # the first event of a stream starts the chain
+        return super()._create(event_class, **kwargs)
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        kwargs["prev_hash"] = self.chain_hash
+        super().trigger_event(event_class, **kwargs)
 
     @event(Queued)
     def __init__(self, resource_name: str, context: dict[str, Any], owner: str | None) -> None:
@@ -92,8 +164,12 @@ class Order(Aggregate):
         self.resource_url: str | None = None
         self.worker: str | None = None
         self.attempt = 0
+        self.dispatch_id: str | None = None
+        self.dispatched = False
+        self.cancel_requested = False
         self.error_type: str | None = None
         self.traceback: str | None = None
+        self.chain_hash = ""
 
     @property
     def is_terminal(self) -> bool:
@@ -103,12 +179,40 @@ class Order(Aggregate):
         if self.is_terminal:
             raise OrderClosedError(f"order {self.id} is {self.status}: nothing more is recorded")
 
+    def _refuse_unless_running(self) -> None:
+        self._refuse_if_closed()
+        if self.status is not Status.RUNNING:
+            raise InvalidTransitionError(f"order {self.id} is {self.status}, not running")
+
+    def should_run(self, dispatch_id: str | None) -> bool:
+        """Whether a message carrying ``dispatch_id`` should run the task now.
+
+        A queued order runs. A running one runs again only for a redelivery of the
+        message that started it (its worker died): a second message sent for the same
+        order (a relay that re-sent it) is a duplicate and must not run.
+        """
+        if self.is_terminal:
+            return False
+        if self.status is Status.QUEUED:
+            return True
+        return dispatch_id is None or dispatch_id == self.dispatch_id
+
     # Commands: guards here, state changes in the decorated methods below.
 
-    def start(self, worker: str) -> None:
-        """Record that a worker picked the order up (again, on a redelivery)."""
+    def dispatch(self, dispatch_id: str) -> None:
+        """Record that the task's message was handed to the queue.
+
+        Only a queued order records it: once a worker has started it (it may be
+        quicker than the sender) or it has ended, the dispatch is moot and nothing
+        is appended.
+        """
+        if self.status is Status.QUEUED and self.dispatch_id != dispatch_id:
+            self._dispatched(dispatch_id=dispatch_id)
+
+    def start(self, worker: str, dispatch_id: str | None = None) -> None:
+        """Record that a worker picked the order up (again, on a redelivery or retry)."""
         self._refuse_if_closed()
-        self._started(worker=worker, attempt=self.attempt + 1)
+        self._started(worker=worker, attempt=self.attempt + 1, dispatch_id=dispatch_id)
 
     def report_progress(
         self,
@@ -117,9 +221,9 @@ class Order(Aggregate):
         current: int | None = None,
         total: int | None = None,
     ) -> None:
-        self._refuse_if_closed()
-        if self.status is not Status.RUNNING:
-            raise InvalidTransitionError(f"order {self.id} is {self.status}, not running")
+        self._refuse_unless_running()
+        if self.cancel_requested:
+            raise CancelRequestedError(f"order {self.id}: cancel requested")
         if isinstance(percent, bool) or not isinstance(percent, int):
             raise InvalidProgressError(f"percent must be an integer, not {percent!r}")
         if not 0 <= percent <= 100:
@@ -130,21 +234,46 @@ class Order(Aggregate):
             )
         self._progressed(percent=percent, message=message, current=current, total=total)
 
-    def complete(self, resource_url: str) -> None:
+    def retry(self, reason: str) -> None:
+        """Record that this attempt failed and another one is coming."""
+        self._refuse_unless_running()
+        self._retried(attempt=self.attempt, reason=reason)
+
+    def cancel(self, reason: str = "") -> None:
+        """Cancel a queued order at once; ask a running one to stop."""
         self._refuse_if_closed()
-        if self.status is not Status.RUNNING:
-            raise InvalidTransitionError(f"order {self.id} is {self.status}, not running")
+        if self.status is Status.QUEUED:
+            self._cancelled(reason=reason)
+        elif not self.cancel_requested:
+            self._cancel_requested(reason=reason)
+
+    def confirm_cancelled(self, reason: str = "") -> None:
+        """The task stopped on a cancel request: the order ends cancelled."""
+        self._refuse_if_closed()
+        self._cancelled(reason=reason)
+
+    def complete(self, resource_url: str) -> None:
+        self._refuse_unless_running()
         self._completed(resource_url=resource_url)
 
     def fail(self, message: str, error_type: str = "", traceback: str = "") -> None:
         self._refuse_if_closed()
         self._failed(message=message, error_type=error_type, traceback=traceback)
 
+    @event(Dispatched)
+    def _dispatched(self, dispatch_id: str) -> None:
+        self.dispatched = True
+        self.dispatch_id = dispatch_id
+
     @event(Started)
-    def _started(self, worker: str, attempt: int) -> None:
+    def _started(self, worker: str, attempt: int, dispatch_id: str | None) -> None:
         self.status = Status.RUNNING
         self.worker = worker
         self.attempt = attempt
+        if dispatch_id is not None:
+            self.dispatch_id = dispatch_id
+        # Each attempt does the work from the start: its progress starts from zero.
+        self.progress = 0
 
     @event(Progressed)
     def _progressed(
@@ -155,6 +284,21 @@ class Order(Aggregate):
             self.message = message
         self.current = current
         self.total = total
+
+    @event(Retried)
+    def _retried(self, attempt: int, reason: str) -> None:
+        self.status = Status.QUEUED
+        self.message = f"Attempt {attempt} failed, retrying: {reason}"
+
+    @event(CancelRequested)
+    def _cancel_requested(self, reason: str) -> None:
+        self.cancel_requested = True
+
+    @event(Cancelled)
+    def _cancelled(self, reason: str) -> None:
+        self.status = Status.CANCELLED
+        self.cancel_requested = True
+        self.message = reason or "Cancelled"
 
     @event(Completed)
     def _completed(self, resource_url: str) -> None:
@@ -172,11 +316,19 @@ class Order(Aggregate):
 
 EVENT_CLASSES: tuple[type[Aggregate.Event], ...] = (
     Order.Queued,
+    Order.Dispatched,
     Order.Started,
     Order.Progressed,
+    Order.Retried,
+    Order.CancelRequested,
+    Order.Cancelled,
     Order.Completed,
     Order.Failed,
 )
+
+# Fields the library keeps on every event; the rest is what the event says.
+_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+_CHAIN = {"prev_hash", "hash"}
 
 
 def event_type(domain_event: Any) -> str:
@@ -185,6 +337,13 @@ def event_type(domain_event: Any) -> str:
 
 
 def event_fields(domain_event: Any) -> dict[str, Any]:
-    """The fields an event carries beyond its id, version and timestamp."""
-    skip = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-    return {k: v for k, v in domain_event.__dict__.items() if k not in skip}
+    """The fields an event carries beyond its envelope and its hash chain."""
+    return {k: v for k, v in domain_event.__dict__.items() if k not in _ENVELOPE | _CHAIN}
+
+
+def recorded_hash_is_intact(domain_event: Any) -> bool:
+    """Whether the event's stored hash matches its stored content."""
+    stored = domain_event.__dict__
+    return bool(stored.get("hash")) and stored["hash"] == chain_hash(
+        type(domain_event).TOPIC, stored
+    )

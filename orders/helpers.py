@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from orders.domain import Order
+from orders.domain import CancelRequestedError, Order
 from orders.runtime import get_tracker
 from orders.tracker import OrderTracker
 
@@ -41,8 +41,9 @@ class OrderHandle:
     def context(self) -> dict[str, Any]:
         return dict(self.state.context)
 
-    def start(self, worker: str | None = None) -> Order:
-        return self.tracker.start(self.id, worker or f"{socket.gethostname()}:{os.getpid()}")
+    def start(self, worker: str | None = None, dispatch_id: str | None = None) -> Order:
+        worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        return self.tracker.start(self.id, worker, dispatch_id)
 
     def progress(
         self,
@@ -72,37 +73,70 @@ def _record_failure(order: OrderHandle, message: str, exc: BaseException) -> Non
 
 @contextmanager
 def fail_on_error(order: OrderHandle, message: str) -> Iterator[None]:
-    """On an exception inside the block, fail the order with ``message``, then re-raise."""
+    """On an exception inside the block, fail the order with ``message``, then re-raise.
+
+    A cancel request (a ``BaseException``) passes through untouched.
+    """
     try:
         yield
     except Exception as exc:
-        _record_failure(order, message, exc)
+        if not _will_be_retried(exc):
+            _record_failure(order, message, exc)
         raise
 
 
-def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[[str], None]:
+def _will_be_retried(exc: BaseException) -> bool:
+    """Whether Celery will run the task again after this exception (autoretry or retry)."""
+    try:
+        from celery import current_task
+        from celery.exceptions import Retry
+    except ImportError:  # another queue: no retries known here
+        return False
+    if isinstance(exc, Retry):
+        return True
+    task = current_task._get_current_object()  # a proxy; None outside a worker
+    if task is None or not getattr(task.request, "id", None):
+        return False
+    autoretry = tuple(getattr(task, "autoretry_for", ()) or ())
+    dont = tuple(getattr(task, "dont_autoretry_for", ()) or ())
+    if not autoretry or not isinstance(exc, autoretry) or (dont and isinstance(exc, dont)):
+        return False
+    # The same limit Celery's autoretry applies: retry_kwargs, then the task's own.
+    max_retries = (getattr(task, "retry_kwargs", None) or {}).get("max_retries", task.max_retries)
+    return max_retries is None or task.request.retries < max_retries
+
+
+def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]:
     """Turn ``func(order)`` into a task body taking the order id (for Celery, RQ, a thread).
 
     When the task runs it appends ``Started``, hands ``func`` an :class:`OrderHandle`,
     and makes sure the order ends: an unhandled exception appends ``Failed`` (and is
-    re-raised for the queue to see); a returned string is taken as the resource URL;
-    returning without completing is a failure too, so no order is left running. An
-    order that has already ended (a redelivered message) is not run again.
+    re-raised for the queue to see), or ``Retried`` when Celery will run it again; a
+    cancel request (raised at a progress report) ends it ``Cancelled``; a returned
+    string is taken as the resource URL; returning without completing is a failure,
+    so no order is left running. An order that has ended, or a duplicate message for
+    one that another message already started, does not run.
     """
 
-    def run(order_id: str) -> None:
+    def run(order_id: str, dispatch_id: str | None = None) -> None:
         order = OrderHandle(order_id)
-        if order.state.is_terminal:
-            log.info("order %s already ended; not running it again", order.id)
+        if not order.state.should_run(dispatch_id):
+            log.info("order %s: not running message %s (ended or duplicate)", order.id, dispatch_id)
             return
-        order.start()
+        order.start(dispatch_id=dispatch_id)
         try:
             result = func(order)
+        except CancelRequestedError:
+            if not order.state.is_terminal:
+                order.tracker.confirm_cancelled(order.id, "Cancelled while running")
+            return
         except Exception as exc:
-            _record_failure(order, str(exc) or type(exc).__name__, exc)
+            if _will_be_retried(exc) and not order.state.is_terminal:
+                order.tracker.retry(order.id, str(exc) or type(exc).__name__)
+            else:
+                _record_failure(order, str(exc) or type(exc).__name__, exc)
             raise
-        state = order.state
-        if state.is_terminal:
+        if order.state.is_terminal:
             return
         if isinstance(result, str) and result:
             order.complete(resource_url=result)

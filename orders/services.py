@@ -1,14 +1,16 @@
-"""Use cases that span the tracker and the dispatcher: placing an order and launching it."""
+"""Use cases that span the tracker and the dispatcher: placing, launching, cancelling."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 
 from orders import dispatch
+from orders.domain import Order
 from orders.runtime import get_tracker
 
 log = logging.getLogger(__name__)
@@ -22,14 +24,30 @@ def place_order(resource_name: str, context: dict[str, Any], owner: str | None) 
     """
     dispatch.registration(resource_name)
     order_id = get_tracker().place(resource_name, context, owner)
-    transaction.on_commit(lambda: _launch(resource_name, order_id))
+    transaction.on_commit(lambda: launch_order(order_id, resource_name))
     return order_id
 
 
-def _launch(resource_name: str, order_id: UUID) -> None:
-    # The order is already recorded: a launcher that fails (say, the broker is down)
-    # must not turn the client's answer into a 500 for an order that exists.
+def launch_order(order_id: UUID, resource_name: str | None = None) -> bool:
+    """Send the order's task and record ``Dispatched``; False if it could not be sent.
+
+    The order is already recorded: a launcher that fails (the broker is down) must not
+    turn the client's answer into an error for an order that exists. It stays queued
+    and not dispatched, and the relay sends it once the broker is back.
+    """
+    tracker = get_tracker()
+    if resource_name is None:
+        resource_name = tracker.get_order(order_id).resource_name
+    dispatch_id = uuid.uuid4().hex
     try:
-        dispatch.launch(resource_name, order_id)
+        dispatch.launch(resource_name, order_id, dispatch_id)
     except Exception:
         log.exception("could not launch order %s (%s); it stays queued", order_id, resource_name)
+        return False
+    tracker.dispatch(order_id, dispatch_id)
+    return True
+
+
+def cancel_order(order_id: UUID, reason: str = "") -> Order:
+    """Cancel a queued order at once, ask a running one to stop (OrderClosedError if ended)."""
+    return get_tracker().cancel(order_id, reason)

@@ -41,8 +41,11 @@ class OrderTracker(Application[UUID]):
         self._save(order)
         return order.id
 
-    def start(self, order_id: UUID, worker: str) -> Order:
-        return self._update(order_id, lambda order: order.start(worker))
+    def dispatch(self, order_id: UUID, dispatch_id: str) -> Order:
+        return self._update(order_id, lambda order: order.dispatch(dispatch_id))
+
+    def start(self, order_id: UUID, worker: str, dispatch_id: str | None = None) -> Order:
+        return self._update(order_id, lambda order: order.start(worker, dispatch_id))
 
     def progress(
         self,
@@ -55,6 +58,15 @@ class OrderTracker(Application[UUID]):
         return self._update(
             order_id, lambda order: order.report_progress(percent, message, current, total)
         )
+
+    def retry(self, order_id: UUID, reason: str) -> Order:
+        return self._update(order_id, lambda order: order.retry(reason))
+
+    def cancel(self, order_id: UUID, reason: str = "") -> Order:
+        return self._update(order_id, lambda order: order.cancel(reason))
+
+    def confirm_cancelled(self, order_id: UUID, reason: str = "") -> Order:
+        return self._update(order_id, lambda order: order.confirm_cancelled(reason))
 
     def complete(self, order_id: UUID, resource_url: str) -> Order:
         return self._update(order_id, lambda order: order.complete(resource_url))
@@ -90,6 +102,8 @@ class OrderTracker(Application[UUID]):
         for attempt in range(1, self.max_write_attempts + 1):
             order = self.get_order(order_id)
             command(order)
+            if not order.pending_events:
+                return order  # the command was moot (e.g. a late Dispatched)
             try:
                 self._save(order)
             except IntegrityError:

@@ -20,7 +20,7 @@ class HeldLauncher:
     def __init__(self) -> None:
         self.launched: list[UUID] = []
 
-    def launch(self, task: Any, order_id: UUID) -> None:
+    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
         self.launched.append(order_id)
 
 

@@ -40,7 +40,7 @@ def test_a_queued_order_answers_202_with_retry_after(
         "queued",
         0,
         {"steps": 3},
-        1,
+        2,  # Queued, Dispatched
     )
     assert body["links"]["history"].endswith(f"/async/orders/{body['uuid']}/history/")
 
@@ -109,7 +109,8 @@ def test_the_history_is_paginated(
     for percent in range(1, 6):
         tracker.progress(held.launched[0], percent)
     page = alice.get(url + "history/?page_size=3&page=2").json()
-    assert (page["count"], [e["version"] for e in page["results"]]) == (7, [4, 5, 6])
+    # Queued, Dispatched, Started and five Progressed
+    assert (page["count"], [e["version"] for e in page["results"]]) == (8, [4, 5, 6])
 
 
 def test_the_task_is_launched_only_after_the_transaction_commits(

@@ -34,28 +34,28 @@ def test_a_celery_task_is_sent_with_the_order_id(name: str) -> None:
     task = FakeCeleryTask()
     dispatch.register(name, task)  # type: ignore[arg-type]
     order_id = uuid4()
-    dispatch.launch(name, order_id)
-    assert task.sent == [{"args": [str(order_id)]}]
+    dispatch.launch(name, order_id, "d1")
+    assert task.sent == [{"args": [str(order_id), "d1"]}]
 
 
 def test_a_plain_callable_runs_inline(name: str) -> None:
-    calls: list[str] = []
-    dispatch.register(name, calls.append)
+    calls: list[tuple[str, str]] = []
+    dispatch.register(name, lambda order_id, dispatch_id: calls.append((order_id, dispatch_id)))
     order_id = uuid4()
-    dispatch.launch(name, order_id)
-    assert calls == [str(order_id)]
+    dispatch.launch(name, order_id, "d1")
+    assert calls == [(str(order_id), "d1")]
 
 
 def test_a_custom_launcher_is_used_instead(name: str) -> None:
     launched: list[UUID] = []
 
     class RecordingLauncher:
-        def launch(self, task: Any, order_id: UUID) -> None:
+        def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
             launched.append(order_id)
 
     dispatch.register(name, print, launcher=RecordingLauncher())
     order_id = uuid4()
-    dispatch.launch(name, order_id)
+    dispatch.launch(name, order_id, "d1")
     assert launched == [order_id]
 
 

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from orders.domain import (
     EVENT_CLASSES,
+    TERMINAL,
+    CancelRequestedError,
     InvalidProgressError,
     InvalidTransitionError,
     Order,
@@ -138,33 +140,63 @@ def test_recorded_events_carry_the_stable_topic_not_the_module_path(running: Ord
 
 commands = st.lists(
     st.one_of(
-        st.tuples(st.just("start")),
+        st.tuples(st.just("dispatch"), st.sampled_from(["d1", "d2"])),
+        st.tuples(st.just("start"), st.sampled_from(["d1", "d2", None])),
         st.tuples(st.just("progress"), st.integers(min_value=-5, max_value=105)),
+        st.tuples(st.just("retry")),
+        st.tuples(st.just("cancel")),
+        st.tuples(st.just("confirm_cancelled")),
         st.tuples(st.just("complete")),
         st.tuples(st.just("fail")),
     ),
-    max_size=30,
+    max_size=40,
 )
+
+REFUSALS = (OrderClosedError, InvalidTransitionError, InvalidProgressError, CancelRequestedError)
+
+
+def run_command(order: Order, command: tuple) -> None:
+    name, *args = command
+    if name == "dispatch":
+        order.dispatch(args[0])
+    elif name == "start":
+        order.start("w", args[0])
+    elif name == "progress":
+        order.report_progress(args[0])
+    elif name == "retry":
+        order.retry("flaky")
+    elif name == "cancel":
+        order.cancel("no longer needed")
+    elif name == "confirm_cancelled":
+        order.confirm_cancelled()
+    elif name == "complete":
+        order.complete("/done/")
+    else:
+        order.fail("boom")
 
 
 @given(commands)
 def test_no_sequence_of_commands_reaches_an_invalid_state(sequence: list[tuple]) -> None:
     order = Order(resource_name="r", context={}, owner=None)
+    events = list(order.collect_events())
     for command in sequence:
-        before = (order.status, order.progress, order.version)
+        before = (order.status, order.progress, order.version, order.attempt)
         try:
-            if command[0] == "start":
-                order.start("w")
-            elif command[0] == "progress":
-                order.report_progress(command[1])
-            elif command[0] == "complete":
-                order.complete("/done/")
-            else:
-                order.fail("boom")
-        except (OrderClosedError, InvalidTransitionError, InvalidProgressError):
-            assert (order.status, order.progress, order.version) == before
+            run_command(order, command)
+        except REFUSALS:
+            assert (order.status, order.progress, order.version, order.attempt) == before
             continue
-        assert before[0] not in (Status.COMPLETED, Status.FAILED)
+        new = order.collect_events()
+        events.extend(new)
+        if not new:
+            continue  # a moot command (a late dispatch, a repeated cancel request)
+        assert before[0] not in TERMINAL
         assert order.version == before[2] + 1
         assert 0 <= order.progress <= 100
-        assert order.progress >= before[1]
+        if command[0] == "start":
+            assert (order.attempt, order.progress) == (before[3] + 1, 0)
+        else:
+            assert order.progress >= before[1]
+    # The stream is gap-free and its hash chain links every event to the one before.
+    assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
+    assert all(e.prev_hash == (events[i - 1].hash if i else "") for i, e in enumerate(events))
