@@ -199,4 +199,5 @@ def test_no_sequence_of_commands_reaches_an_invalid_state(sequence: list[tuple])
             assert order.progress >= before[1]
     # The stream is gap-free and its hash chain links every event to the one before.
     assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
-    assert all(e.prev_hash == (events[i - 1].hash if i else "") for i, e in enumerate(events))
+    hashes = [(e.__dict__["prev_hash"], e.__dict__["hash"]) for e in events]
+    assert all(prev == (hashes[i - 1][1] if i else "") for i, (prev, _) in enumerate(hashes))
