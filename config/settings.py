@@ -105,8 +105,15 @@ ASYNC_REST: dict[str, object] = {
     "MAX_CONTEXT_BYTES": MAX_CONTEXT_BYTES,
     # Seconds a client is told to wait before polling again.
     "RETRY_AFTER": int(os.environ.get("ASYNC_REST_RETRY_AFTER", "1")),
-    # Seconds between two catch-up passes of the projections in each worker.
+    # Seconds between two supervision passes in each worker (projection catch-up,
+    # relay of unsent orders, reaper of orders whose worker was lost).
     "CATCHUP_INTERVAL": float(os.environ.get("ASYNC_REST_CATCHUP_INTERVAL", "5")),
+    # A queued order not sent after this many seconds (the broker was down) is sent.
+    "RELAY_AFTER": float(os.environ.get("ASYNC_REST_RELAY_AFTER", "5")),
+    # A queued order sent but not started after this many seconds is sent again.
+    "REDISPATCH_AFTER": float(os.environ.get("ASYNC_REST_REDISPATCH_AFTER", "3600")),
+    # A running order with no event for this many seconds has lost its worker: failed.
+    "WORKER_LOST_AFTER": float(os.environ.get("ASYNC_REST_WORKER_LOST_AFTER", "3600")),
 }
 # The whole request body is refused above this size (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
@@ -144,6 +151,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A POST must answer quickly when the broker is down (the relay sends the order later).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 LOGGING = {

@@ -20,11 +20,15 @@ class OrderSummary(models.Model):
     owner = models.CharField(max_length=150, null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True, default="")
     attempt = models.PositiveIntegerField(default=0)
+    dispatched = models.BooleanField(default=False)
+    cancel_requested = models.BooleanField(default=False)
     error_type = models.CharField(max_length=255, blank=True, default="")
     traceback = models.TextField(blank=True, default="")
     created = models.DateTimeField()
     updated = models.DateTimeField()
     version = models.PositiveIntegerField()
+    # The hash of the order's last event: ``orders verify`` compares it with the stream.
+    chain_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         indexes = [

@@ -32,11 +32,14 @@ def summary_fields(order: Order) -> dict[str, Any]:
         "owner": order.owner,
         "worker": order.worker or "",
         "attempt": order.attempt,
+        "dispatched": order.dispatched,
+        "cancel_requested": order.cancel_requested,
         "error_type": order.error_type or "",
         "traceback": order.traceback or "",
         "created": order.created_on,
         "updated": order.modified_on,
         "version": order.version,
+        "chain_hash": order.chain_hash,
     }
 
 

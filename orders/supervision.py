@@ -1,0 +1,79 @@
+"""Relay and reaper: no order lost while the broker was down, none stuck by a lost worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from orders.domain import Status
+from orders.runtime import get_tracker
+from orders.services import launch_order
+from orders.tracker import OrderNotFoundError
+
+log = logging.getLogger(__name__)
+
+WORKER_LOST = "WorkerLost"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def relay(order_ids: Iterable[UUID], not_sent_for: float, unstarted_for: float) -> int:
+    """(Re)send the task of queued orders that no worker has picked up; return how many.
+
+    An order never dispatched (the broker was down when it was placed) is sent once it
+    has waited ``not_sent_for`` seconds; one dispatched but still not started after
+    ``unstarted_for`` seconds (its message was lost) is sent again. A message that then
+    turns out to be a duplicate does not run: the task helpers compare dispatch ids.
+    """
+    tracker = get_tracker()
+    sent = 0
+    for order_id in order_ids:
+        try:
+            order = tracker.get_order(order_id)
+        except OrderNotFoundError:
+            continue
+        if order.status is not Status.QUEUED:
+            continue
+        waited = (_now() - order.modified_on).total_seconds()
+        if waited < (unstarted_for if order.dispatched else not_sent_for):
+            continue
+        if launch_order(order_id, order.resource_name):
+            log.info("relay: sent order %s after %.0fs", order_id, waited)
+            sent += 1
+    return sent
+
+
+def reap(order_ids: Iterable[UUID], silent_for: float) -> int:
+    """Fail running orders with no event for ``silent_for`` seconds: their worker is lost.
+
+    A worker that dies mid-task normally has its message redelivered (late
+    acknowledgement) and the order resumes as a new attempt; this is the bound for
+    when that does not happen, so that no order stays running forever.
+    """
+    tracker = get_tracker()
+    reaped = 0
+    for order_id in order_ids:
+        try:
+            order = tracker.get_order(order_id)
+        except OrderNotFoundError:
+            continue
+        silence = (_now() - order.modified_on).total_seconds()
+        if order.status is not Status.RUNNING or silence < silent_for:
+            continue
+        tracker.fail(
+            order_id,
+            f"Worker lost: no sign of life from {order.worker} for {silence:.0f}s "
+            f"(attempt {order.attempt})",
+            error_type=WORKER_LOST,
+        )
+        log.warning("reaper: order %s failed, worker %s lost", order_id, order.worker)
+        reaped += 1
+    return reaped
+
+
+def cutoff(seconds: float) -> datetime:
+    return _now() - timedelta(seconds=seconds)
