@@ -1,0 +1,117 @@
+"""The relay (orders never sent) and the reaper (orders whose worker was lost)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from orders import dispatch
+from orders.domain import Status
+from orders.services import launch_order, place_order
+from orders.supervision import WORKER_LOST
+from orders.tracker import OrderTracker
+from projections.follower import supervise_once
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class FlakyLauncher:
+    """A broker that is down until ``up`` is set."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.sent: list[tuple[UUID, str]] = []
+
+    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
+        if not self.up:
+            raise ConnectionError("broker down")
+        self.sent.append((order_id, dispatch_id))
+
+
+@pytest.fixture
+def broker() -> Iterator[FlakyLauncher]:
+    launcher = FlakyLauncher()
+    dispatch.register("flaky", print, launcher=launcher)
+    yield launcher
+    dispatch.unregister("flaky")
+
+
+@pytest.fixture
+def quick(settings: Any) -> None:
+    settings.ASYNC_REST = {
+        **settings.ASYNC_REST,
+        "RELAY_AFTER": 0,
+        "REDISPATCH_AFTER": 3600,
+        "WORKER_LOST_AFTER": 3600,
+    }
+
+
+def test_an_order_placed_while_the_broker_is_down_is_recorded_not_sent(
+    tracker: OrderTracker, broker: FlakyLauncher
+) -> None:
+    order = tracker.get_order(place_order("flaky", {}, owner=None))
+    assert (order.status, order.dispatched, broker.sent) == (Status.QUEUED, False, [])
+
+
+def test_the_relay_sends_it_once_the_broker_is_back(
+    tracker: OrderTracker, broker: FlakyLauncher, quick: None
+) -> None:
+    order_id = place_order("flaky", {}, owner=None)
+    supervise_once()
+    assert broker.sent == []
+    broker.up = True
+    supervise_once()
+    supervise_once()
+    assert [sent[0] for sent in broker.sent] == [order_id]
+    assert tracker.get_order(order_id).dispatch_id == broker.sent[0][1]
+
+
+def test_the_relay_leaves_a_sent_order_alone(
+    tracker: OrderTracker, broker: FlakyLauncher, quick: None
+) -> None:
+    broker.up = True
+    place_order("flaky", {}, owner=None)
+    supervise_once()
+    assert len(broker.sent) == 1
+
+
+def test_a_sent_order_never_started_is_sent_again_after_its_timeout(
+    tracker: OrderTracker, broker: FlakyLauncher, quick: None, settings: Any
+) -> None:
+    broker.up = True
+    order_id = place_order("flaky", {}, owner=None)
+    settings.ASYNC_REST = {**settings.ASYNC_REST, "REDISPATCH_AFTER": 0}
+    supervise_once()
+    assert [sent[0] for sent in broker.sent] == [order_id, order_id]
+    assert broker.sent[0][1] != broker.sent[1][1]
+
+
+def test_a_running_order_silent_past_the_timeout_fails_as_worker_lost(
+    tracker: OrderTracker, settings: Any
+) -> None:
+    order_id = tracker.place("flaky", {}, owner=None)
+    tracker.start(order_id, "host:123")
+    settings.ASYNC_REST = {**settings.ASYNC_REST, "WORKER_LOST_AFTER": 0}
+    supervise_once()
+    order = tracker.get_order(order_id)
+    assert (order.status, order.error_type) == (Status.FAILED, WORKER_LOST)
+    assert "host:123" in (order.message or "")
+
+
+def test_a_running_order_within_the_timeout_is_left_running(
+    tracker: OrderTracker, quick: None
+) -> None:
+    order_id = tracker.place("flaky", {}, owner=None)
+    tracker.start(order_id, "host:123")
+    supervise_once()
+    assert tracker.get_order(order_id).status == Status.RUNNING
+
+
+def test_launching_records_the_dispatch(tracker: OrderTracker, broker: FlakyLauncher) -> None:
+    broker.up = True
+    order_id = tracker.place("flaky", {}, owner=None)
+    assert launch_order(order_id)
+    assert tracker.get_order(order_id).dispatch_id == broker.sent[0][1]
