@@ -45,6 +45,20 @@ def problem_body(
     return body
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether the error says a database (event store or read models) cannot be reached."""
+    from django.db import InterfaceError as DjangoInterfaceError
+    from django.db import OperationalError as DjangoOperationalError
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    unavailable = (DjangoOperationalError, DjangoInterfaceError, OperationalError, InterfaceError)
+    while exc is not None:
+        if isinstance(exc, unavailable):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
 def _field_of(detail: Any) -> str | None:
     if isinstance(detail, dict) and detail:
         return str(next(iter(detail)))
@@ -68,6 +82,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=exc.status_code, headers=exc.headers, content_type=PROBLEM)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if is_unavailable(exc):
+        # The database is away: say so, and when to retry, rather than a bare 500.
+        retry = "5"
+        body = problem_body(
+            503, "Service Unavailable", "The order store is unreachable; retry later.", instance
+        )
+        return Response(body, status=503, headers={"Retry-After": retry}, content_type=PROBLEM)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

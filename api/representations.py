@@ -34,12 +34,14 @@ def order_representation(request: Request, summary: OrderSummary) -> dict[str, A
         "resource_url": absolute(request, summary.resource_url) if summary.resource_url else None,
         "context": summary.context,
         "attempt": summary.attempt,
+        "cancel_requested": summary.cancel_requested,
         "created": summary.created.isoformat(),
         "updated": summary.updated.isoformat(),
         "version": summary.version,
         "links": {
             "self": request.build_absolute_uri(reverse("api:order", args=[order_id])),
             "history": request.build_absolute_uri(reverse("api:order-history", args=[order_id])),
+            "cancel": request.build_absolute_uri(reverse("api:order-cancel", args=[order_id])),
         },
     }
     if summary.status == "failed":

@@ -1,26 +1,41 @@
-"""The order endpoints: place (POST → 302), poll (202/201/200), history."""
+"""The order endpoints: place, poll (with replay), cancel, list, history."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.urls import reverse
-from rest_framework.pagination import PageNumberPagination
+from django.utils.dateparse import parse_datetime
+from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from api import idempotency, schema
 from api.permissions import can_see, owner_of
 from api.problems import Problem
-from api.representations import event_representation, order_representation
+from api.representations import event_representation, is_staff, order_representation
 from orders import dispatch
-from orders.dispatch import UnknownResourceError
-from orders.services import place_order
+from orders.domain import OrderClosedError
+from orders.runtime import get_tracker
+from orders.services import cancel_order, place_order
+from orders.tracker import OrderNotFoundError
 from projections.models import OrderEvent, OrderSummary
+from projections.projector import summary_fields
 from projections.reading import find_summary
+
+PROBLEM = OpenApiResponse(schema.Problem, description="application/problem+json")
+NOT_FOUND = OpenApiResponse(schema.Problem, description="Unknown order, or not yours.")
+UNAVAILABLE = OpenApiResponse(schema.Problem, description="The event store is unreachable.")
+UUID_PARAM = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
 def _order_not_found(order_id: str) -> Problem:
@@ -39,17 +54,58 @@ def visible_summary(request: Request, order_id: str) -> OrderSummary:
     return summary
 
 
-class PlaceOrderView(APIView):
-    """``POST /async/<resource_name>/order/`` with ``{"context": {...}}``."""
+def etag_of(summary: OrderSummary) -> str:
+    # Changes exactly when the order's version does (replays carry their own version).
+    return f'"{summary.order_id.hex}-{summary.version}"'
 
+
+def not_modified(request: Request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    return bool(header) and (etag in parse_etags(header) or parse_etags(header) == ["*"])
+
+
+def order_url(request: Request, order_id: UUID | str) -> str:
+    return request.build_absolute_uri(reverse("api:order", args=[str(order_id)]))
+
+
+class PlaceOrderView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "orders"
+
+    @extend_schema(
+        operation_id="place_order",
+        summary="Order a resource; answered 302 to the new order.",
+        request=schema.PlaceOrderRequest,
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description="Retries with the same key and body get the first answer.",
+            )
+        ],
+        responses={
+            302: OpenApiResponse(schema.Order, description="Placed; Location is the order."),
+            400: PROBLEM,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: OpenApiResponse(schema.Problem, description="Unknown resource name."),
+            409: OpenApiResponse(schema.Problem, description="Same key, still in flight."),
+            413: PROBLEM,
+            415: PROBLEM,
+            422: OpenApiResponse(schema.Problem, description="Same key, another body."),
+            429: PROBLEM,
+            503: UNAVAILABLE,
+        },
+    )
     def post(self, request: Request, resource_name: str) -> Response:
-        limit = settings.ASYNC_REST["MAX_CONTEXT_BYTES"]
+        limit = int(settings.ASYNC_REST["MAX_CONTEXT_BYTES"])
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise Problem(413, "Content Too Large", f"The body exceeds {limit} bytes.", "context")
         try:
             dispatch.registration(resource_name)
-        except UnknownResourceError:
+        except dispatch.UnknownResourceError:
             raise Problem(
                 404,
                 "Unknown Resource",
@@ -57,13 +113,33 @@ class PlaceOrderView(APIView):
                 field="resource_name",
             ) from None
         context = self._context(request.data, limit)
-        order_id = place_order(resource_name, context, owner_of(request))
-        summary = find_summary(order_id)
-        assert summary is not None
-        location = request.build_absolute_uri(reverse("api:order", args=[str(order_id)]))
-        return Response(
-            order_representation(request, summary), status=302, headers={"Location": location}
-        )
+        owner = owner_of(request)
+
+        key = request.headers.get(idempotency.HEADER)
+        claim = None
+        if key is not None:
+            print_ = idempotency.fingerprint(resource_name, context)
+            claim = idempotency.claim(owner or "anonymous", key, print_)
+            if claim.replay:
+                record = claim.record
+                return Response(
+                    record.body,
+                    status=record.status_code,
+                    headers={"Location": record.location, "Idempotent-Replayed": "true"},
+                )
+        try:
+            order_id = place_order(resource_name, context, owner)
+            summary = find_summary(order_id)
+            assert summary is not None
+        except BaseException:
+            if claim is not None:
+                idempotency.release(claim.record)
+            raise
+        location = order_url(request, order_id)
+        body = order_representation(request, summary)
+        if claim is not None:
+            idempotency.remember(claim.record, 302, location, body)
+        return Response(body, status=302, headers={"Location": location})
 
     @staticmethod
     def _context(data: Any, limit: int) -> dict[str, Any]:
@@ -83,22 +159,181 @@ class PlaceOrderView(APIView):
 
 
 class OrderView(APIView):
-    """``GET /async/orders/<uuid>/``: the order as its read model has it now."""
-
+    @extend_schema(
+        operation_id="get_order",
+        summary="Poll an order: 202 while queued or running, 201 once completed.",
+        parameters=[
+            UUID_PARAM,
+            OpenApiParameter(
+                "version", int, description="Replay the state right after this event."
+            ),
+            OpenApiParameter(
+                "at", OpenApiTypes.DATETIME, description="Replay the state at this moment."
+            ),
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER),
+        ],
+        responses={
+            200: OpenApiResponse(schema.Order, description="Failed, cancelled, or a replay."),
+            201: OpenApiResponse(schema.Order, description="Completed; Location: the result."),
+            202: OpenApiResponse(schema.Order, description="Queued or running; Retry-After."),
+            304: OpenApiResponse(description="Not modified since the ETag given."),
+            400: OpenApiResponse(schema.Problem, description="Bad version or moment."),
+            401: PROBLEM,
+            403: PROBLEM,
+            404: NOT_FOUND,
+            503: UNAVAILABLE,
+        },
+    )
     def get(self, request: Request, order_id: str) -> Response:
         summary = visible_summary(request, order_id)
+        if "version" in request.query_params or "at" in request.query_params:
+            return self._replay(request, summary)
+        etag = etag_of(summary)
+        if not_modified(request, etag):
+            return Response(status=304, headers={"ETag": etag})
         body = order_representation(request, summary)
-        headers: dict[str, str] = {}
+        headers = {"ETag": etag}
         if summary.status == "completed":
             code = 201
             if body["resource_url"]:
                 headers["Location"] = body["resource_url"]
-        elif summary.status == "failed":
+        elif summary.status in ("failed", "cancelled"):
             code = 200
         else:
             code = 202
             headers["Retry-After"] = str(settings.ASYNC_REST["RETRY_AFTER"])
         return Response(body, status=code, headers=headers)
+
+    def _replay(self, request: Request, summary: OrderSummary) -> Response:
+        tracker = get_tracker()
+        version = self._requested_version(request, summary)
+        try:
+            order = tracker.get_order(summary.order_id, version=version)
+        except OrderNotFoundError:
+            raise Problem(
+                400, "Bad Request", f"version must be 1 to {summary.version}.", "version"
+            ) from None
+        replayed = OrderSummary(order_id=order.id, **summary_fields(order))
+        body = order_representation(request, replayed)
+        body["replayed_version"] = order.version
+        etag = etag_of(replayed)
+        if not_modified(request, etag):
+            return Response(status=304, headers={"ETag": etag})
+        return Response(body, status=200, headers={"ETag": etag})
+
+    @staticmethod
+    def _requested_version(request: Request, summary: OrderSummary) -> int:
+        params = request.query_params
+        if "version" in params:
+            raw = params["version"]
+            if not raw.isdigit() or not 1 <= int(raw) <= summary.version:
+                raise Problem(
+                    400,
+                    "Bad Request",
+                    f"version must be an integer from 1 to {summary.version}, not {raw!r}.",
+                    "version",
+                )
+            return int(raw)
+        when = parse_datetime(params["at"].replace(" ", "+"))
+        if when is None:
+            raise Problem(400, "Bad Request", "at must be an ISO 8601 date and time.", "at")
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        version = get_tracker().version_at(summary.order_id, when)
+        if version == 0:
+            raise Problem(
+                400,
+                "Bad Request",
+                f"The order did not exist yet at {when.isoformat()} "
+                f"(placed {summary.created.isoformat()}).",
+                "at",
+            )
+        return version
+
+
+class CancelOrderView(APIView):
+    @extend_schema(
+        operation_id="cancel_order",
+        summary="Cancel: at once when queued; a running order is asked to stop.",
+        request=schema.CancelRequest,
+        parameters=[UUID_PARAM],
+        responses={
+            200: OpenApiResponse(schema.Order, description="Cancelled."),
+            202: OpenApiResponse(schema.Order, description="Running: asked to stop."),
+            400: PROBLEM,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: NOT_FOUND,
+            409: OpenApiResponse(schema.Problem, description="The order has already ended."),
+            415: PROBLEM,
+            503: UNAVAILABLE,
+        },
+    )
+    def post(self, request: Request, order_id: str) -> Response:
+        summary = visible_summary(request, order_id)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = data.get("reason") or ""
+        if not isinstance(reason, str):
+            raise Problem(400, "Bad Request", "reason must be a string.", "reason")
+        try:
+            order = cancel_order(summary.order_id, reason[:1000])
+        except OrderClosedError:
+            raise Problem(
+                409,
+                "Conflict",
+                f"The order is {summary.status}: only a queued or running order can be cancelled.",
+                "status",
+            ) from None
+        summary = find_summary(summary.order_id) or summary
+        body = order_representation(request, summary)
+        return Response(body, status=200 if order.is_terminal else 202)
+
+
+class OrderCursor(CursorPagination):
+    ordering = ("-created", "-order_id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class OrderListView(APIView):
+    @extend_schema(
+        operation_id="list_orders",
+        summary="The caller's orders, newest first (staff: everyone's).",
+        parameters=[
+            OpenApiParameter("status", str, enum=schema.STATUSES),
+            OpenApiParameter("resource", str, description="Resource name."),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: schema.OrderPage, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM},
+    )
+    def get(self, request: Request) -> Response:
+        rows = OrderSummary.objects.all()
+        if not is_staff(request):
+            rows = rows.filter(owner=owner_of(request))
+        params = request.query_params
+        if "status" in params:
+            if params["status"] not in schema.STATUSES:
+                raise Problem(
+                    400, "Bad Request", f"status must be one of {schema.STATUSES}.", "status"
+                )
+            rows = rows.filter(status=params["status"])
+        if "resource" in params:
+            rows = rows.filter(resource_name=params["resource"])
+        for name, lookup in (("created_after", "created__gt"), ("created_before", "created__lt")):
+            if name in params:
+                when = parse_datetime(params[name].replace(" ", "+"))
+                if when is None:
+                    raise Problem(
+                        400, "Bad Request", f"{name} must be an ISO 8601 date and time.", name
+                    )
+                rows = rows.filter(**{lookup: when})
+        paginator = OrderCursor()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        return paginator.get_paginated_response([order_representation(request, s) for s in page])
 
 
 class HistoryPagination(PageNumberPagination):
@@ -108,11 +343,19 @@ class HistoryPagination(PageNumberPagination):
 
 
 class OrderHistoryView(APIView):
-    """``GET /async/orders/<uuid>/history/``: the order's events, oldest first, paginated."""
-
+    @extend_schema(
+        operation_id="order_history",
+        summary="The order's events, oldest first, paginated.",
+        parameters=[UUID_PARAM, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: schema.HistoryPage, 401: PROBLEM, 403: PROBLEM, 404: NOT_FOUND},
+    )
     def get(self, request: Request, order_id: str) -> Response:
         summary = visible_summary(request, order_id)
         rows = OrderEvent.objects.filter(order_id=summary.order_id).order_by("version")
         paginator = HistoryPagination()
         page = paginator.paginate_queryset(rows, request, view=self) or []
-        return paginator.get_paginated_response([event_representation(request, r) for r in page])
+        response = paginator.get_paginated_response(
+            [event_representation(request, r) for r in page]
+        )
+        response["ETag"] = etag_of(summary)
+        return response

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "orders",
     "projections",
     "api",
@@ -114,6 +116,8 @@ ASYNC_REST: dict[str, object] = {
     "REDISPATCH_AFTER": float(os.environ.get("ASYNC_REST_REDISPATCH_AFTER", "3600")),
     # A running order with no event for this many seconds has lost its worker: failed.
     "WORKER_LOST_AFTER": float(os.environ.get("ASYNC_REST_WORKER_LOST_AFTER", "3600")),
+    # Seconds an Idempotency-Key is remembered (Stripe keeps them a day).
+    "IDEMPOTENCY_TTL": float(os.environ.get("ASYNC_REST_IDEMPOTENCY_TTL", str(24 * 3600))),
 }
 # The whole request body is refused above this size (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
@@ -127,7 +131,35 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        # Orders placed per user (or per address when anonymous).
+        "orders": os.environ.get("ASYNC_REST_ORDER_RATE", "120/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "async-rest",
+    "DESCRIPTION": "Order long-running work, poll it, read its history.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The browsable UI is served from the installed package: nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# The throttle's counters: per process by default; share them between web processes
+# with DJANGO_CACHE_URL=redis://host:6379/1.
+_cache_url = os.environ.get("DJANGO_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url.startswith("redis")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # Celery: the embedded default needs no broker server (messages are files in var/).

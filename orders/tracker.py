@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -87,6 +88,20 @@ class OrderTracker(Application[UUID]):
         if version is not None and order.version != version:
             raise OrderNotFoundError(f"order {order_id} has no version {version}")
         return order
+
+    def version_at(self, order_id: UUID, when: datetime) -> int:
+        """The order's version at a moment: that of its last event at or before ``when``.
+
+        0 when the order did not exist yet; OrderNotFoundError for an unknown order.
+        """
+        version = None
+        for domain_event in self.events.get(order_id):
+            if domain_event.timestamp > when:  # type: ignore[attr-defined]
+                break
+            version = domain_event.originator_version
+        if version is None and not list(self.events.get(order_id, limit=1)):
+            raise OrderNotFoundError(order_id)
+        return version or 0
 
     def order_events(self, order_id: UUID, after: int | None = None) -> list[Any]:
         """The order's events, oldest first (only those after version ``after``)."""

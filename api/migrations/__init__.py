@@ -1,0 +1,1 @@
+"""Migrations of the API app (idempotency keys)."""

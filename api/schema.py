@@ -1,0 +1,79 @@
+"""Serializers that describe the API's bodies for the OpenAPI schema (and validate input)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+STATUSES = ["queued", "running", "completed", "failed", "cancelled"]
+
+
+class PlaceOrderRequest(serializers.Serializer):
+    context = serializers.DictField(required=False, help_text="Any JSON object; size-limited.")
+
+
+class CancelRequest(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class Links(serializers.Serializer):
+    self = serializers.URLField()
+    history = serializers.URLField()
+    cancel = serializers.URLField()
+
+
+class OrderError(serializers.Serializer):
+    message = serializers.CharField(allow_null=True)
+    type = serializers.CharField(allow_null=True)
+    traceback = serializers.CharField(required=False, help_text="Staff only.")
+
+
+class Order(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    resource_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=STATUSES)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    message = serializers.CharField(allow_null=True)
+    current = serializers.IntegerField(allow_null=True)
+    total = serializers.IntegerField(allow_null=True)
+    resource_url = serializers.CharField(allow_null=True, help_text="Absolute URL when a path.")
+    context = serializers.DictField()
+    attempt = serializers.IntegerField(min_value=0)
+    cancel_requested = serializers.BooleanField()
+    created = serializers.DateTimeField()
+    updated = serializers.DateTimeField()
+    version = serializers.IntegerField(min_value=1)
+    replayed_version = serializers.IntegerField(
+        required=False, help_text="Present when the state was replayed (?version= or ?at=)."
+    )
+    links = Links()
+    error = OrderError(required=False)
+
+
+class HistoryEvent(serializers.Serializer):
+    """One event; its own fields (percent, message, resource_url, ...) follow these three."""
+
+    version = serializers.IntegerField(min_value=1)
+    type = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+
+
+class HistoryPage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = HistoryEvent(many=True)
+
+
+class OrderPage(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = Order(many=True)
+
+
+class Problem(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The part of the request at fault.")
