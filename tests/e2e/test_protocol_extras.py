@@ -47,7 +47,7 @@ def test_a_retry_while_the_first_is_in_flight_is_a_409(
 ) -> None:
     from api.idempotency import fingerprint
 
-    user_id = str(alice.handler._force_user.pk)  # type: ignore[attr-defined]
+    user_id = str(alice.handler._force_user.pk)
     IdempotencyKey.objects.create(owner=user_id, key="k-1", fingerprint=fingerprint("held", {}))
     response = keyed(alice, "k-1", {})
     assert_problem(response, 409, "Idempotency-Key")
