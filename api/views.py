@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,10 +32,47 @@ from projections.models import OrderEvent, OrderSummary
 from projections.projector import summary_fields
 from projections.reading import find_summary
 
-PROBLEM = OpenApiResponse(schema.Problem, description="application/problem+json")
-NOT_FOUND = OpenApiResponse(schema.Problem, description="Unknown order, or not yours.")
-UNAVAILABLE = OpenApiResponse(schema.Problem, description="The event store is unreachable.")
+PROBLEM_TYPE = "application/problem+json"
+
+
+def problems(**described: str) -> dict[Any, OpenApiResponse]:
+    """Error answers, documented as problem+json: ``problems(_404="Unknown order.")``."""
+    return {
+        (int(code.lstrip("_")), PROBLEM_TYPE): OpenApiResponse(schema.Problem, description=text)
+        for code, text in described.items()
+    }
+
+
+COMMON = {"_401": "Not signed in.", "_403": "Not allowed.", "_503": "The store is unreachable."}
 UUID_PARAM = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+def clean_text(value: str, field: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
+    if "\x00" in value:
+        raise Problem(400, "Bad Request", f"{field} must not contain NUL characters.", field)
+    return value
+
+
+def parse_moment(raw: str, field: str) -> datetime:
+    """An ISO 8601 date and time from a query parameter, in UTC (400 naming it otherwise)."""
+    when = parse_datetime(clean_text(raw, field).replace(" ", "+"))
+    if when is None:
+        raise Problem(400, "Bad Request", f"{field} must be an ISO 8601 date and time.", field)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)  # offsets past ±16h are valid ISO, not in PostgreSQL
+    except OverflowError:
+        raise Problem(400, "Bad Request", f"{field} is out of range.", field) from None
+
+
+def checked_page_size(request: Request, maximum: int) -> None:
+    raw = request.query_params.get("page_size")
+    if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= maximum):
+        raise Problem(
+            400, "Bad Request", f"page_size must be an integer from 1 to {maximum}.", "page_size"
+        )
 
 
 def _order_not_found(order_id: str) -> Problem:
@@ -86,19 +123,20 @@ class PlaceOrderView(APIView):
         ],
         responses={
             302: OpenApiResponse(schema.Order, description="Placed; Location is the order."),
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: OpenApiResponse(schema.Problem, description="Unknown resource name."),
-            409: OpenApiResponse(schema.Problem, description="Same key, still in flight."),
-            413: PROBLEM,
-            415: PROBLEM,
-            422: OpenApiResponse(schema.Problem, description="Same key, another body."),
-            429: PROBLEM,
-            503: UNAVAILABLE,
+            **problems(
+                _400="Invalid JSON, or a context that is not an object.",
+                _404="Unknown resource name.",
+                _409="Same Idempotency-Key, first request still in flight.",
+                _413="The context or the body is too large.",
+                _415="Not JSON.",
+                _422="Same Idempotency-Key, another body.",
+                _429="Too many orders; see Retry-After.",
+                **COMMON,
+            ),
         },
     )
     def post(self, request: Request, resource_name: str) -> Response:
+        clean_text(resource_name, "resource_name")
         limit = int(settings.ASYNC_REST["MAX_CONTEXT_BYTES"])
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
@@ -119,7 +157,9 @@ class PlaceOrderView(APIView):
         claim = None
         if key is not None:
             print_ = idempotency.fingerprint(resource_name, context)
-            claim = idempotency.claim(owner or "anonymous", key, print_)
+            claim = idempotency.claim(
+                owner or "anonymous", clean_text(key, "Idempotency-Key"), print_
+            )
             if claim.replay:
                 record = claim.record
                 return Response(
@@ -153,8 +193,11 @@ class PlaceOrderView(APIView):
                 f"context must be a JSON object, not {type(context).__name__}.",
                 field="context",
             )
-        if len(json.dumps(context).encode()) > limit:
+        text = json.dumps(context)
+        if len(text.encode()) > limit:
             raise Problem(413, "Content Too Large", f"context exceeds {limit} bytes.", "context")
+        if "\\u0000" in text:
+            raise Problem(400, "Bad Request", "context must not contain NUL characters.", "context")
         return context
 
 
@@ -177,11 +220,9 @@ class OrderView(APIView):
             201: OpenApiResponse(schema.Order, description="Completed; Location: the result."),
             202: OpenApiResponse(schema.Order, description="Queued or running; Retry-After."),
             304: OpenApiResponse(description="Not modified since the ETag given."),
-            400: OpenApiResponse(schema.Problem, description="Bad version or moment."),
-            401: PROBLEM,
-            403: PROBLEM,
-            404: NOT_FOUND,
-            503: UNAVAILABLE,
+            **problems(
+                _400="Bad version or moment.", _404="Unknown order, or not yours.", **COMMON
+            ),
         },
     )
     def get(self, request: Request, order_id: str) -> Response:
@@ -234,11 +275,7 @@ class OrderView(APIView):
                     "version",
                 )
             return int(raw)
-        when = parse_datetime(params["at"].replace(" ", "+"))
-        if when is None:
-            raise Problem(400, "Bad Request", "at must be an ISO 8601 date and time.", "at")
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
+        when = parse_moment(params["at"], "at")
         version = get_tracker().version_at(summary.order_id, when)
         if version == 0:
             raise Problem(
@@ -260,13 +297,13 @@ class CancelOrderView(APIView):
         responses={
             200: OpenApiResponse(schema.Order, description="Cancelled."),
             202: OpenApiResponse(schema.Order, description="Running: asked to stop."),
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: NOT_FOUND,
-            409: OpenApiResponse(schema.Problem, description="The order has already ended."),
-            415: PROBLEM,
-            503: UNAVAILABLE,
+            **problems(
+                _400="A reason that is not a string.",
+                _404="Unknown order, or not yours.",
+                _409="The order has already ended.",
+                _415="Not JSON.",
+                **COMMON,
+            ),
         },
     )
     def post(self, request: Request, order_id: str) -> Response:
@@ -275,6 +312,7 @@ class CancelOrderView(APIView):
         reason = data.get("reason") or ""
         if not isinstance(reason, str):
             raise Problem(400, "Bad Request", "reason must be a string.", "reason")
+        clean_text(reason, "reason")
         try:
             order = cancel_order(summary.order_id, reason[:1000])
         except OrderClosedError:
@@ -306,9 +344,14 @@ class OrderListView(APIView):
             OpenApiParameter("created_after", OpenApiTypes.DATETIME),
             OpenApiParameter("created_before", OpenApiTypes.DATETIME),
             OpenApiParameter("cursor", str),
-            OpenApiParameter("page_size", int),
+            OpenApiParameter(
+                "page_size", {"type": "integer", "minimum": 1, "maximum": OrderCursor.max_page_size}
+            ),
         ],
-        responses={200: schema.OrderPage, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM},
+        responses={
+            200: schema.OrderPage,
+            **problems(_400="A bad filter.", _404="A bad cursor.", **COMMON),
+        },
     )
     def get(self, request: Request) -> Response:
         rows = OrderSummary.objects.all()
@@ -322,15 +365,11 @@ class OrderListView(APIView):
                 )
             rows = rows.filter(status=params["status"])
         if "resource" in params:
-            rows = rows.filter(resource_name=params["resource"])
+            rows = rows.filter(resource_name=clean_text(params["resource"], "resource"))
         for name, lookup in (("created_after", "created__gt"), ("created_before", "created__lt")):
             if name in params:
-                when = parse_datetime(params[name].replace(" ", "+"))
-                if when is None:
-                    raise Problem(
-                        400, "Bad Request", f"{name} must be an ISO 8601 date and time.", name
-                    )
-                rows = rows.filter(**{lookup: when})
+                rows = rows.filter(**{lookup: parse_moment(params[name], name)})
+        checked_page_size(request, OrderCursor.max_page_size)
         paginator = OrderCursor()
         page = paginator.paginate_queryset(rows, request, view=self) or []
         return paginator.get_paginated_response([order_representation(request, s) for s in page])
@@ -346,12 +385,23 @@ class OrderHistoryView(APIView):
     @extend_schema(
         operation_id="order_history",
         summary="The order's events, oldest first, paginated.",
-        parameters=[UUID_PARAM, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: schema.HistoryPage, 401: PROBLEM, 403: PROBLEM, 404: NOT_FOUND},
+        parameters=[
+            UUID_PARAM,
+            OpenApiParameter("page", {"type": "integer", "minimum": 1}),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": HistoryPagination.max_page_size},
+            ),
+        ],
+        responses={
+            200: schema.HistoryPage,
+            **problems(_404="Unknown order or page.", **COMMON),
+        },
     )
     def get(self, request: Request, order_id: str) -> Response:
         summary = visible_summary(request, order_id)
         rows = OrderEvent.objects.filter(order_id=summary.order_id).order_by("version")
+        checked_page_size(request, HistoryPagination.max_page_size)
         paginator = HistoryPagination()
         page = paginator.paginate_queryset(rows, request, view=self) or []
         response = paginator.get_paginated_response(

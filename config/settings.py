@@ -123,9 +123,10 @@ ASYNC_REST: dict[str, object] = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes a bad or missing credential a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanUseOrders"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -149,6 +150,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.openapi.document_server_limits",
+    ],
 }
 
 # The throttle's counters: per process by default; share them between web processes

@@ -9,10 +9,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.services import ROOT, free_port, venv_bin, wait_for_port
+from tests.services import (
+    ROOT,
+    free_port,
+    fresh_postgres_database,
+    require_postgres,
+    require_redis,
+    venv_bin,
+    wait_for_port,
+)
+
+REDIS_DB = 13
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -31,8 +43,9 @@ class Answer:
 class LiveStack:
     """Processes started with ``env`` on top of this one's; stopped by ``stop()``."""
 
-    def __init__(self, var_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, var_dir: Path, env: dict[str, str], eventstore_url: str = "") -> None:
         self.var_dir = var_dir
+        self.eventstore_url = eventstore_url or f"sqlite:///{var_dir / 'events.sqlite3'}"
         self.env = {**os.environ, "ASYNC_REST_VAR_DIR": str(var_dir), **env}
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         self.env.update({k: v for k, v in env.items() if k == "DJANGO_SETTINGS_MODULE"})
@@ -60,19 +73,36 @@ class LiveStack:
         self.procs.append(proc)
         return proc
 
-    def start(self) -> LiveStack:
+    def start(self, worker: bool = True) -> LiveStack:
         self.manage("migrate", "--noinput")  # a no-op when already done; tables must exist
-        self._spawn(
-            "worker",
-            [venv_bin("celery"), "-A", "config", "worker", "--concurrency=1", "--loglevel=INFO",
-             "--without-mingle", "--without-gossip", "-n", f"e2e-{self.port}@%h"],
-        )  # fmt: skip
+        if worker:
+            self.start_worker()
         web = self._spawn(
             "web",
             [venv_bin("gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2"],
         )
         wait_for_port(self.port, proc=web)
         return self
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        return self._spawn(
+            name,
+            [venv_bin("celery"), "-A", "config", "worker", "--concurrency=1", "--loglevel=INFO",
+             "--without-mingle", "--without-gossip", "-n", f"{name}-{self.port}@%h"],
+        )  # fmt: skip
+
+    def create_token(self, username: str = "carla") -> str:
+        """A user with an API token; its header is sent on every later request."""
+        key = self.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User;"
+            "from rest_framework.authtoken.models import Token;"
+            f"u = User.objects.create_user({username!r});"
+            "print(Token.objects.create(user=u).key)",
+        ).split()[-1]
+        self.headers["Authorization"] = f"Token {key}"
+        return key
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -113,3 +143,46 @@ class LiveStack:
         raise TimeoutError(
             f"{url} still 202 after {timeout}s\n--- worker log ---\n{self.log('worker')[-4000:]}"
         )
+
+
+@contextmanager
+def embedded_stack(var_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveStack]:
+    """The embedded default: SQLite files and a file-system broker in ``var_dir``."""
+    live = LiveStack(var_dir, {"DJANGO_SETTINGS_MODULE": "config.settings", **(env or {})})
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@contextmanager
+def production_stack(
+    var_dir: Path, env: dict[str, str] | None = None, broker_url: str = ""
+) -> Iterator[LiveStack]:
+    """config.production on a fresh PostgreSQL database and a Redis broker, with a token."""
+    require_postgres()
+    if not broker_url:
+        require_redis()
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
+        broker_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    with fresh_postgres_database("asyncrest_e2e") as db_url:
+        live = LiveStack(
+            var_dir,
+            {
+                "DJANGO_SETTINGS_MODULE": "config.production",
+                "DJANGO_SECRET_KEY": "e2e-secret",
+                "DATABASE_URL": db_url,
+                "EVENTSTORE_URL": db_url,
+                "CELERY_BROKER_URL": broker_url,
+                **(env or {}),
+            },
+            eventstore_url=db_url,
+        )
+        try:
+            live.manage("migrate", "--noinput")
+            live.create_token()
+            yield live
+        finally:
+            live.stop()

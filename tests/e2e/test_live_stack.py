@@ -13,58 +13,19 @@ import pytest
 
 from orders.domain import Status
 from orders.runtime import build_tracker
-from tests.e2e.stack import LiveStack
-from tests.services import fresh_postgres_database, require_postgres, require_redis
+from tests.e2e.stack import LiveStack, embedded_stack, production_stack
 
 pytestmark = pytest.mark.services
 
-REDIS_DB = 13
-
 
 @pytest.fixture(scope="module", params=["embedded", "production"])
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveStack]:
     var_dir = tmp_path_factory.mktemp(request.param)
-    if request.param == "embedded":
-        live = LiveStack(var_dir, {"DJANGO_SETTINGS_MODULE": "config.settings"})
-        live.eventstore_url = f"sqlite:///{var_dir / 'events.sqlite3'}"  # type: ignore[attr-defined]
-        yield from _running(live)
-        return
-    require_postgres()
-    require_redis()
-    import redis
-
-    redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
-    with fresh_postgres_database("asyncrest_e2e") as db_url:
-        live = LiveStack(
-            var_dir,
-            {
-                "DJANGO_SETTINGS_MODULE": "config.production",
-                "DJANGO_SECRET_KEY": "e2e-secret",
-                "DATABASE_URL": db_url,
-                "EVENTSTORE_URL": db_url,
-                "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-            },
-        )
-        live.eventstore_url = db_url  # type: ignore[attr-defined]
-        yield from _running(live, with_token=True)
-
-
-def _running(live: LiveStack, with_token: bool = False) -> Iterator[LiveStack]:
-    live.manage("migrate", "--noinput")  # before the user is made; start() migrates again
-    if with_token:
-        key = live.manage(
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User;"
-            "from rest_framework.authtoken.models import Token;"
-            "u = User.objects.create_user('carla');"
-            "print(Token.objects.create(user=u).key)",
-        ).split()[-1]
-        live.headers["Authorization"] = f"Token {key}"
-    try:
+    make = embedded_stack if request.param == "embedded" else production_stack
+    with make(var_dir) as live:
         yield live.start()
-    finally:
-        live.stop()
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +76,7 @@ def test_the_history_tells_the_whole_story(stack: LiveStack, pizza: dict) -> Non
 
 
 def test_the_state_at_an_earlier_version_is_replayed(stack: LiveStack, pizza: dict) -> None:
-    tracker = build_tracker(stack.eventstore_url)  # type: ignore[attr-defined]
+    tracker = build_tracker(stack.eventstore_url)
     order_id = UUID(pizza["final"].body["uuid"])
     try:
         started = next(

@@ -276,3 +276,35 @@ def test_the_docs_page_loads_its_assets_from_this_server(anonymous: APIClient) -
     page = anonymous.get("/async/docs/").content.decode()
     assert "swagger-ui" in page
     assert "cdn." not in page and "unpkg" not in page
+
+
+# ------------------------------------------------------------------ found by fuzzing
+
+
+def test_a_nul_character_in_the_context_is_refused_by_name(
+    alice: APIClient, held: HeldLauncher, tracker: OrderTracker
+) -> None:
+    assert_problem(place(alice, "held", {"name": "a\x00b"}), 400, "context")
+    assert tracker.last_position() == 0
+
+
+def test_a_moment_with_a_large_utc_offset_is_accepted(
+    alice: APIClient, held: HeldLauncher, tracker: OrderTracker
+) -> None:
+    place(alice, "held", {})
+    response = alice.get("/async/orders/", {"created_after": "0221-08-27T21:07:17-16:42"})
+    assert len(response.json()["results"]) == 1
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "1.5", "100000"])
+def test_a_page_size_out_of_range_is_named(
+    alice: APIClient, tracker: OrderTracker, size: str
+) -> None:
+    assert_problem(alice.get("/async/orders/", {"page_size": size}), 400, "page_size")
+
+
+def test_a_bad_token_is_a_401_that_says_how_to_authenticate(tracker: OrderTracker) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    response = client.get("/async/orders/")
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, "Token")
