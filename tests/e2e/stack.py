@@ -79,7 +79,16 @@ class LiveStack:
             self.start_worker()
         web = self._spawn(
             "web",
-            [venv_bin("gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2"],
+            # No control socket: its default path is shared by every gunicorn of the user.
+            [
+                venv_bin("gunicorn"),
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                "2",
+                "--no-control-socket",
+            ],
         )
         wait_for_port(self.port, proc=web)
         return self

@@ -90,23 +90,26 @@ def _report_progress(url: str, order_id: str, label: str, count: int) -> None:
     tracker.close()
 
 
-def test_two_processes_reporting_at_once_lose_no_event(
+WRITERS = ("a", "b", "c", "d")
+
+
+def test_processes_reporting_at_once_lose_no_event_and_leave_no_gap(
     tracker: OrderTracker, store_url: str
 ) -> None:
     order_id = tracker.place("import", {}, owner=None)
     tracker.start(order_id, "w")
-    count = 40
+    count = 25
     ctx = multiprocessing.get_context("spawn")
     procs = [
         ctx.Process(target=_report_progress, args=(store_url, str(order_id), label, count))
-        for label in ("a", "b")
+        for label in WRITERS
     ]
     for p in procs:
         p.start()
     for p in procs:
         p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert [p.exitcode for p in procs] == [0] * len(WRITERS)
     events = tracker.order_events(order_id)
     messages = sorted(e.message for e in events if type(e).__name__ == "Progressed")
-    assert messages == sorted(f"{label}-{i}" for label in ("a", "b") for i in range(count))
-    assert [e.originator_version for e in events] == list(range(1, 2 * count + 3))
+    assert messages == sorted(f"{label}-{i}" for label in WRITERS for i in range(count))
+    assert [e.originator_version for e in events] == list(range(1, len(WRITERS) * count + 3))
