@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from orders.domain import CancelRequestedError, Order
+from orders.domain import CancelRequestedError, Order, Status
 from orders.runtime import get_tracker
 from orders.tracker import OrderTracker
 
@@ -56,6 +56,23 @@ class OrderHandle:
 
     def complete(self, resource_url: str) -> Order:
         return self.tracker.complete(self.id, resource_url=resource_url)
+
+    def retry(
+        self, reason: str, countdown: float | None = None, exc: BaseException | None = None
+    ) -> None:
+        """Record ``Retried`` and ask Celery to run the task again (raises, like ``Task.retry``).
+
+        Recorded before the message is sent, so the next attempt never starts before it.
+        Past the task's ``max_retries`` nothing is recorded and Celery's error fails the order.
+        """
+        from celery import current_task
+
+        task = current_task._get_current_object()
+        if task is None:
+            raise RuntimeError("order.retry() works inside a running Celery task")
+        if task.max_retries is None or task.request.retries < task.max_retries:
+            self.tracker.retry(self.id, reason)
+        raise task.retry(exc=exc, countdown=countdown)
 
     def fail(self, message: str, error_type: str = "", traceback: str = "") -> Order:
         return self.tracker.fail(self.id, message, error_type, traceback)
@@ -131,10 +148,10 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
                 order.tracker.confirm_cancelled(order.id, "Cancelled while running")
             return
         except Exception as exc:
-            if _will_be_retried(exc) and not order.state.is_terminal:
-                order.tracker.retry(order.id, str(exc) or type(exc).__name__)
-            else:
+            if not _will_be_retried(exc):
                 _record_failure(order, str(exc) or type(exc).__name__, exc)
+            elif order.state.status is Status.RUNNING:  # not yet recorded by order.retry()
+                order.tracker.retry(order.id, str(exc) or type(exc).__name__)
             raise
         if order.state.is_terminal:
             return

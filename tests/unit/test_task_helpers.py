@@ -183,3 +183,29 @@ def test_an_error_celery_will_retry_is_recorded_as_a_retry_then_fails_on_the_las
     ]
     assert [e.attempt for e in events if type(e).__name__ == "Retried"] == [1, 2]
     assert memory_tracker.get_order(order_id).message == "oven cold"
+
+
+def test_order_retry_records_the_reason_before_celery_runs_the_task_again(
+    memory_tracker: OrderTracker,
+) -> None:
+    from celery import Celery
+
+    app = Celery("unit", set_as_current=False)
+    app.conf.task_always_eager = True
+    attempts: list[int] = []
+
+    @app.task(max_retries=3)
+    @order_task
+    def warm_up(order: OrderHandle) -> str:
+        attempts.append(order.state.attempt)
+        if len(attempts) < 2:
+            order.retry("oven not hot yet", countdown=0)
+        return "/pizzas/warm/"
+
+    order_id = memory_tracker.place("regina", {}, owner=None)
+    warm_up.apply(args=[str(order_id)])
+    events = memory_tracker.order_events(order_id)
+    assert [type(e).__name__ for e in events] == [
+        "Queued", "Started", "Retried", "Started", "Completed",
+    ]  # fmt: skip
+    assert (attempts, events[2].reason) == ([1, 2], "oven not hot yet")
