@@ -169,14 +169,20 @@ class PlaceOrderView(APIView):
                 )
         try:
             order_id = place_order(resource_name, context, owner)
-            summary = find_summary(order_id)
-            assert summary is not None
         except BaseException:
             if claim is not None:
-                idempotency.release(claim.record)
+                idempotency.release(claim.record)  # nothing was placed: the key is free
             raise
         location = order_url(request, order_id)
-        body = order_representation(request, summary)
+        try:
+            summary = find_summary(order_id)
+            assert summary is not None
+            body = order_representation(request, summary)
+        except BaseException:
+            # The order exists: a retry with this key must find it, not place another.
+            if claim is not None:
+                idempotency.remember(claim.record, 302, location, {"uuid": str(order_id)})
+            raise
         if claim is not None:
             idempotency.remember(claim.record, 302, location, body)
         return Response(body, status=302, headers={"Location": location})
