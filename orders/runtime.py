@@ -23,7 +23,15 @@ def event_store_env(url: str, *, create_table: bool = False) -> dict[str, str]:
     processes creating them at once on PostgreSQL fail ("tuple concurrently updated").
     """
     parsed = urlparse(url)
-    env = {"CREATE_TABLE": "y" if create_table else "n"}
+    env = {
+        "CREATE_TABLE": "y" if create_table else "n",
+        # Each command reloads its order: keep recent orders in memory and read only the
+        # events added since (fast-forward), instead of the whole stream every time
+        # (measured: 80 -> 354 progress reports/s on a 300-event stream, SQLite).
+        # Other processes' writes are still seen: fast-forward asks the store each time.
+        "AGGREGATE_CACHE_MAXSIZE": os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000"),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
     if parsed.scheme in ("memory", "popo"):
         env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
         env["CREATE_TABLE"] = "y"
