@@ -207,8 +207,7 @@ class ProgressItems(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         self._ran_out = False
         self._last_write = time.monotonic()  # the interval also runs from the start
-        items = itertools.chain(self.iterable, self._mark_end())
-        return itertools.chain.from_iterable(self._chunks(items))
+        return itertools.chain.from_iterable(self._chunks(iter(self.iterable)))
 
     def _mark_end(self) -> Iterator[T]:
         # Runs once, only if the iterable ends before the announced length.
@@ -216,21 +215,35 @@ class ProgressItems(Generic[T]):
         yield from ()
 
     def _chunks(self, items: Iterator[T]) -> Iterator[Iterable[T]]:
-        # Each chunk holds the items up to the next whole percent; the chain asks for
-        # the next chunk only once every item of the previous one has been consumed.
+        # Each chunk holds the items up to the next whole percent. The chain asks for
+        # the next chunk only when the consumer asks for the item after the last one,
+        # so the consumer has then processed the whole chunk. Items are never counted
+        # one by one: that would cost a Python call per item.
         length, done = self.length, 0
         while done < length:
             percent = (done * 100) // length + 1
             boundary = min(length, -(-percent * length // 100))  # ceil
+            if boundary == length:
+                # The last chunk is wrapped so that an iterable shorter than announced
+                # is noticed; only these items pay for the extra layer.
+                yield itertools.islice(itertools.chain(items, self._mark_end()), length - done)
+                if not self._ran_out:
+                    done = length
+                break
             yield itertools.islice(items, boundary - done)
-            if self._ran_out:
-                # Fewer items than announced: ``done`` stays at the last boundary
-                # reached in full (items are not counted one by one, for speed).
+            # Fetch the item the consumer is asking for: getting one proves the chunk
+            # before it was complete; getting none means the iterable ran short, and
+            # progress stays at the last boundary proven.
+            try:
+                following = next(items)
+            except StopIteration:
                 break
             done = boundary
             self.consumed = done
-            if done < length:
-                self._report(done, last=False)
+            self._report(done, last=False)
+            yield (following,)
+            done += 1  # counted once the consumer asks for the item after it
+        self.consumed = done
         self._report(done, last=True)
         # Items beyond the announced length still pass through, at 100%.
         yield items

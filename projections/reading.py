@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID
+
+from django.db import connection
 
 from orders.runtime import get_tracker
 from orders.tracker import OrderNotFoundError
 from projections.models import OrderSummary
 from projections.projector import project_saved
+
+
+@lru_cache(maxsize=1)
+def _summary_sql() -> str:
+    # A fixed SQL string: the status GET is the hot path, and compiling an ORM query on
+    # every poll was a third of its CPU (bench/status_cpu.py, docs/benchmarks.md).
+    quote = connection.ops.quote_name
+    return f"SELECT * FROM {quote(OrderSummary._meta.db_table)} WHERE {quote('order_id')} = %s"
 
 
 def find_summary(order_id: UUID) -> OrderSummary | None:
@@ -17,8 +28,8 @@ def find_summary(order_id: UUID) -> OrderSummary | None:
     projecting, the order is in the event store but not in the read model: project
     it now rather than answer 404 for an order that exists.
     """
-    summary = OrderSummary.objects.filter(order_id=order_id).first()
-    if summary is not None:
+    param = OrderSummary._meta.pk.get_db_prep_value(order_id, connection)
+    for summary in OrderSummary.objects.raw(_summary_sql(), [param]):
         return summary
     tracker = get_tracker()
     try:
