@@ -1,0 +1,1 @@
+"""Benchmarks of async-rest: status GET, event appends, ProgressItems, orders end to end."""

@@ -1,0 +1,209 @@
+"""Target 2: events appended per second on PostgreSQL from one process (OrderTracker.progress)."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from bench import support
+
+if TYPE_CHECKING:
+    from orders.tracker import OrderTracker
+
+TARGET = 1000.0  # events per second
+
+VARIANTS = ("progress-bare", "progress-projected", "save-bare", "progress-cached")
+DESCRIPTIONS = {
+    "progress-bare": "OrderTracker.progress, tracker without listeners (reload + append)",
+    "progress-projected": "OrderTracker.progress with the projections listener (read models"
+    " in the same PostgreSQL database)",
+    "save-bare": "Application.save of one Progressed event, the aggregate kept in memory"
+    " (no reload, no listener): the event store's own cost",
+    "progress-cached": "OrderTracker.progress, bare, with eventsourcing's aggregate cache"
+    " (AGGREGATE_CACHE_MAXSIZE=1000; NOT the project's configuration)",
+}
+
+
+def setup_django(db: str, var_dir: Path) -> None:
+    """Django in this process on ``db`` (the projections listener writes there)."""
+    os.environ.update(support.service_env(db, "bench.settings", var_dir))
+    import django
+
+    django.setup()
+
+
+def make_tracker(url: str, variant: str) -> OrderTracker:
+    from orders.runtime import build_tracker, event_store_env
+    from orders.tracker import OrderTracker
+
+    if variant == "progress-cached":
+        env = event_store_env(url, create_table=True)
+        env["AGGREGATE_CACHE_MAXSIZE"] = "1000"
+        return OrderTracker(env=env)  # no listeners
+    tracker = build_tracker(url, create_table=True)
+    if variant != "progress-projected":
+        tracker.listeners.clear()
+    elif not tracker.listeners:
+        raise RuntimeError("the projections listener is not installed")
+    return tracker
+
+
+def running_orders(tracker: OrderTracker, count: int) -> list[UUID]:
+    ids = [tracker.place("bench-append", {"i": i}, None) for i in range(count)]
+    for order_id in ids:
+        tracker.start(order_id, "bench:1")
+    return ids
+
+
+def run_progress(tracker: OrderTracker, orders: list[UUID], steps: int) -> float:
+    """Seconds to append ``steps`` Progressed events to each order through ``progress``."""
+    started = time.perf_counter()
+    for order_id in orders:
+        for step in range(1, steps + 1):
+            percent = step * 100 // steps
+            tracker.progress(order_id, percent, "working", current=step, total=steps)
+    return time.perf_counter() - started
+
+
+def run_save(tracker: OrderTracker, orders: list[UUID], steps: int) -> float:
+    """Seconds to append the same events by ``Application.save`` of in-memory aggregates."""
+    aggregates = [tracker.get_order(order_id) for order_id in orders]
+    started = time.perf_counter()
+    for order in aggregates:
+        for step in range(1, steps + 1):
+            percent = step * 100 // steps
+            order.report_progress(percent, "working", current=step, total=steps)
+            tracker.save(order)
+    return time.perf_counter() - started
+
+
+def long_stream(url: str, events: int, block: int) -> list[float]:
+    """Events/s of ``progress`` per block of ``block`` events along one growing stream."""
+    tracker = make_tracker(url, "progress-bare")
+    try:
+        (order_id,) = running_orders(tracker, 1)
+        rates = []
+        for start in range(0, events, block):
+            begun = time.perf_counter()
+            for i in range(start, start + block):
+                tracker.progress(order_id, i * 100 // events, "working", current=i, total=events)
+            rates.append(block / (time.perf_counter() - begun))
+        return rates
+    finally:
+        tracker.close()
+
+
+def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    trackers = {name: make_tracker(url, name) for name in VARIANTS}
+    runners: dict[str, Callable[[OrderTracker, list[UUID], int], float]] = {
+        "progress-bare": run_progress,
+        "progress-projected": run_progress,
+        "save-bare": run_save,
+        "progress-cached": run_progress,
+    }
+    rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    try:
+        # Warm-up: connections, prepared statements, imports.
+        for name in VARIANTS:
+            runners[name](trackers[name], running_orders(trackers[name], 2), 10)
+        for round_no in range(args.rounds):
+            shift = round_no % len(VARIANTS)
+            for name in VARIANTS[shift:] + VARIANTS[:shift]:
+                tracker = trackers[name]
+                orders = running_orders(tracker, args.orders)
+                gc.collect()
+                seconds = runners[name](tracker, orders, args.steps)
+                rate = args.orders * args.steps / seconds
+                rates[name].append(rate)
+                print(f"# round {round_no + 1} {name}: {rate:.0f} events/s", flush=True)
+    finally:
+        for tracker in trackers.values():
+            tracker.close()
+    long = long_stream(url, args.long, args.long // 10) if args.long else []
+    return {"rates": rates, "long_stream": long}
+
+
+def report(result: dict[str, Any], args: argparse.Namespace) -> str:
+    rates = result["rates"]
+    lines = [
+        f"{args.orders} orders x {args.steps} Progressed events per variant and round"
+        f" ({args.orders * args.steps} events), {args.rounds} rounds, variant order rotated",
+        "",
+        "| variant | median events/s | min..max | ratio to save-bare | target 1,000/s |",
+        "|---|---:|---|---:|---|",
+    ]
+    save = rates["save-bare"]
+    for name in VARIANTS:
+        values = rates[name]
+        ratio = support.median([v / s for v, s in zip(values, save, strict=True)])
+        verdict = "met" if support.median(values) >= TARGET else "NOT met"
+        if name in ("save-bare", "progress-cached"):
+            verdict = f"({verdict}; informative)"
+        lines.append(
+            f"| {name} | {support.median(values):.0f} | {support.spread(values)} |"
+            f" {ratio:.2f} | {verdict} |"
+        )
+    lines.append("")
+    for name in VARIANTS:
+        lines.append(f"- {name}: {DESCRIPTIONS[name]}")
+    if result["long_stream"]:
+        block = args.long // 10
+        lines += [
+            "",
+            f"One stream growing to {args.long + 2} events (progress-bare), events/s per block"
+            f" of {block}: " + ", ".join(f"{r:.0f}" for r in result["long_stream"]),
+        ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--orders", type=int, default=10, help="orders per variant and round")
+    parser.add_argument("--steps", type=int, default=100, help="progress events per order")
+    parser.add_argument(
+        "--long", type=int, default=1000, help="events on one stream for the growth test (0: off)"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    args = parser.parse_args(argv)
+    if not 1 <= args.rounds <= 50 or not 1 <= args.orders * args.steps <= 100_000:
+        parser.error("rounds must be 1..50 and orders x steps 1..100000")
+    if not 0 <= args.long <= 10_000 or (args.long and args.long % 10):
+        parser.error("--long must be 0..10000 and a multiple of 10")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a Markdown report."""
+    args = parse_args(argv)
+    support.install_signal_handlers()
+    support.header()
+    with (
+        support.temporary_directory() as var_dir,
+        support.temporary_database("bench_asyncrest_append") as db,
+    ):
+        support.migrate(support.service_env(db, "bench.settings", var_dir))
+        setup_django(db, var_dir)
+        try:
+            result = measure(support.database_url(db), args)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            gc.collect()
+    print()
+    print(report(result, args))
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"json": None}, **result}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Comparison views: constant JSON, a one-row TaskResult read, a variant of the status view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+from django.conf import settings
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import can_see
+from api.representations import order_representation
+from api.views import _order_not_found, etag_of, not_modified
+from bench.baseline.models import TaskResult
+from projections.models import OrderSummary
+from projections.reading import find_summary
+
+CONSTANT = {"status": "ok", "progress": 50}
+
+
+class ConstantView(APIView):
+    """``GET /bench/constant/``: the same small JSON body every time, no database query."""
+
+    def get(self, request: Request) -> Response:
+        return Response(CONSTANT)
+
+
+class TaskResultView(APIView):
+    """``GET /bench/taskresult/<task_id>/``: one indexed row, as django-celery-results keeps it."""
+
+    def get(self, request: Request, task_id: str) -> Response:
+        try:
+            row = TaskResult.objects.get(task_id=task_id)
+        except TaskResult.DoesNotExist:
+            raise NotFound(f"No task {task_id}.") from None
+        return Response(
+            {
+                "task_id": row.task_id,
+                "status": row.status,
+                "result": row.result,
+                "date_done": row.date_done.isoformat(),
+            }
+        )
+
+
+def find_summary_by_get(order_id: UUID) -> OrderSummary | None:
+    """``projections.reading.find_summary`` with ``.get()`` in place of ``.filter().first()``.
+
+    ``.first()`` on an unordered queryset adds ``ORDER BY pk``, which Django compiles on
+    every call; a primary-key lookup needs no ordering. Misses fall back to the project's
+    own ``find_summary`` (which projects an order found only in the event store).
+    """
+    try:
+        return OrderSummary.objects.get(order_id=order_id)
+    except OrderSummary.DoesNotExist:
+        return find_summary(order_id)
+
+
+_RAW_SQL = f'SELECT * FROM "{OrderSummary._meta.db_table}" WHERE "order_id" = %s'
+
+
+def find_summary_by_raw(order_id: UUID) -> OrderSummary | None:
+    """``find_summary`` with a fixed SQL string (``.raw()``): no per-request SQL compilation."""
+    for summary in OrderSummary.objects.raw(_RAW_SQL, [order_id]):
+        return summary
+    return find_summary(order_id)
+
+
+def respond(
+    request: Request, order_id: str, lookup: Callable[[UUID], OrderSummary | None]
+) -> Response:
+    """A copy of ``api.views.OrderView.get`` (no replay) that reads the summary with ``lookup``."""
+    try:
+        uuid = UUID(order_id)
+    except ValueError:
+        raise _order_not_found(order_id) from None
+    summary = lookup(uuid)
+    if summary is None or not can_see(request, summary.owner):
+        raise _order_not_found(order_id)
+    etag = etag_of(summary)
+    if not_modified(request, etag):
+        return Response(status=304, headers={"ETag": etag})
+    body = order_representation(request, summary)
+    headers = {"ETag": etag}
+    if summary.status == "completed":
+        code = 201
+        if body["resource_url"]:
+            headers["Location"] = body["resource_url"]
+    elif summary.status in ("failed", "cancelled"):
+        code = 200
+    else:
+        code = 202
+        headers["Retry-After"] = str(settings.ASYNC_REST["RETRY_AFTER"])
+    return Response(body, status=code, headers=headers)
+
+
+class StatusByGetView(APIView):
+    """``GET /bench/status-get/<uuid>/``: ``OrderView`` with the summary read by ``.get()``.
+
+    The benchmark checks that it answers exactly what ``OrderView`` answers.
+    """
+
+    def get(self, request: Request, order_id: str) -> Response:
+        return respond(request, order_id, find_summary_by_get)
+
+
+class StatusByRawView(APIView):
+    """``GET /bench/status-raw/<uuid>/``: ``OrderView`` with the summary read by fixed SQL.
+
+    The benchmark checks that it answers exactly what ``OrderView`` answers.
+    """
+
+    def get(self, request: Request, order_id: str) -> Response:
+        return respond(request, order_id, find_summary_by_raw)
