@@ -31,6 +31,7 @@ worker: migrate
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -411,8 +411,8 @@ class OrderSummaryAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     # No second COUNT(*) of the whole table for "N results (M total)".
     show_full_result_count = False
-    # Facet counts cost one aggregate over the whole table per filter: 0.7 s (PostgreSQL)
-    # to 1.8 s (SQLite) per page at 100,000 orders (docs/benchmarks.md).
+    # Facet counts cost aggregates over the whole table for every filter: 0.4 s of SQL
+    # (PostgreSQL) to 1.3 s (SQLite) per page at 100,000 orders (docs/benchmarks.md).
     show_facets = admin.ShowFacets.NEVER
     # No "select all N orders" across pages: re-running is meant for a few chosen orders.
     actions_selection_counter = False
