@@ -220,29 +220,32 @@ class ProgressItems(Generic[T]):
         # so the consumer has then processed the whole chunk. Items are never counted
         # one by one: that would cost a Python call per item.
         length, done = self.length, 0
+        carried = 0  # the item fetched at the last boundary and handed over alone
         while done < length:
             percent = (done * 100) // length + 1
             boundary = min(length, -(-percent * length // 100))  # ceil
+            need = boundary - done - carried
             if boundary == length:
                 # The last chunk is wrapped so that an iterable shorter than announced
                 # is noticed; only these items pay for the extra layer.
-                yield itertools.islice(itertools.chain(items, self._mark_end()), length - done)
-                if not self._ran_out:
-                    done = length
+                if need:
+                    yield itertools.islice(itertools.chain(items, self._mark_end()), need)
+                done = done + carried if self._ran_out else length
                 break
-            yield itertools.islice(items, boundary - done)
+            if need:
+                yield itertools.islice(items, need)
             # Fetch the item the consumer is asking for: getting one proves the chunk
             # before it was complete; getting none means the iterable ran short, and
             # progress stays at the last boundary proven.
             try:
                 following = next(items)
             except StopIteration:
+                done += carried  # the carried item was processed: the consumer asked on
                 break
-            done = boundary
+            done, carried = boundary, 1
             self.consumed = done
             self._report(done, last=False)
             yield (following,)
-            done += 1  # counted once the consumer asks for the item after it
         self.consumed = done
         self._report(done, last=True)
         # Items beyond the announced length still pass through, at 100%.

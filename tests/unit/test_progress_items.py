@@ -91,3 +91,18 @@ def test_more_items_than_announced_all_pass_through(order: OrderHandle) -> None:
 def test_an_empty_iterable_reports_completion(order: OrderHandle) -> None:
     assert list(ProgressItems(order, [], min_interval=0)) == []
     assert progress_events(order) == [(100, 0)]
+
+
+def test_fewer_items_than_percent_report_each_item(order: OrderHandle) -> None:
+    for _ in ProgressItems(order, range(10), min_interval=0):
+        pass
+    assert progress_events(order) == [(p, p // 10) for p in range(10, 101, 10)]
+
+
+@pytest.mark.parametrize("length", [1, 7, 99, 100, 101, 250, 1001])
+def test_every_whole_percent_reached_is_reported_once(order: OrderHandle, length: int) -> None:
+    for _ in ProgressItems(order, range(length), min_interval=0):
+        pass
+    percents = [p for p, _ in progress_events(order)]
+    expected = sorted({(i * 100) // length for i in range(1, length + 1)} - {0})
+    assert percents == expected
