@@ -101,6 +101,25 @@ def not_modified(request: Request, etag: str) -> bool:
     return bool(header) and (etag in parse_etags(header) or parse_etags(header) == ["*"])
 
 
+def status_response(request: Request, summary: OrderSummary) -> Response:
+    """The poll's answer: 304 if unchanged, else 202 (+Retry-After), 201 (+Location) or 200."""
+    etag = etag_of(summary)
+    if not_modified(request, etag):
+        return Response(status=304, headers={"ETag": etag})
+    body = order_representation(request, summary)
+    headers = {"ETag": etag}
+    if summary.status == "completed":
+        code = 201
+        if body["resource_url"]:
+            headers["Location"] = body["resource_url"]
+    elif summary.status in ("failed", "cancelled"):
+        code = 200
+    else:
+        code = 202
+        headers["Retry-After"] = str(settings.ASYNC_REST["RETRY_AFTER"])
+    return Response(body, status=code, headers=headers)
+
+
 def order_url(request: Request, order_id: UUID | str) -> str:
     return request.build_absolute_uri(reverse("api:order", args=[str(order_id)]))
 
@@ -235,21 +254,7 @@ class OrderView(APIView):
         summary = visible_summary(request, order_id)
         if "version" in request.query_params or "at" in request.query_params:
             return self._replay(request, summary)
-        etag = etag_of(summary)
-        if not_modified(request, etag):
-            return Response(status=304, headers={"ETag": etag})
-        body = order_representation(request, summary)
-        headers = {"ETag": etag}
-        if summary.status == "completed":
-            code = 201
-            if body["resource_url"]:
-                headers["Location"] = body["resource_url"]
-        elif summary.status in ("failed", "cancelled"):
-            code = 200
-        else:
-            code = 202
-            headers["Retry-After"] = str(settings.ASYNC_REST["RETRY_AFTER"])
-        return Response(body, status=code, headers=headers)
+        return status_response(request, summary)
 
     def _replay(self, request: Request, summary: OrderSummary) -> Response:
         tracker = get_tracker()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from orders.domain import Status
+from orders.domain import Order, Status
 from orders.runtime import get_tracker
 from orders.services import launch_order
 from orders.tracker import OrderNotFoundError
@@ -21,6 +21,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _existing(order_ids: Iterable[UUID]) -> Iterator[Order]:
+    """The current state of each order that the event store has (from the read models' ids)."""
+    tracker = get_tracker()
+    for order_id in order_ids:
+        try:
+            yield tracker.get_order(order_id)
+        except OrderNotFoundError:
+            continue
+
+
 def relay(order_ids: Iterable[UUID], not_sent_for: float, unstarted_for: float) -> int:
     """(Re)send the task of queued orders that no worker has picked up; return how many.
 
@@ -29,13 +39,9 @@ def relay(order_ids: Iterable[UUID], not_sent_for: float, unstarted_for: float) 
     ``unstarted_for`` seconds (its message was lost) is sent again. A message that then
     turns out to be a duplicate does not run: the task helpers compare dispatch ids.
     """
-    tracker = get_tracker()
     sent = 0
-    for order_id in order_ids:
-        try:
-            order = tracker.get_order(order_id)
-        except OrderNotFoundError:
-            continue
+    for order in _existing(order_ids):
+        order_id = order.id
         if order.status is not Status.QUEUED:
             continue
         waited = (_now() - order.modified_on).total_seconds()
@@ -56,11 +62,8 @@ def reap(order_ids: Iterable[UUID], silent_for: float) -> int:
     """
     tracker = get_tracker()
     reaped = 0
-    for order_id in order_ids:
-        try:
-            order = tracker.get_order(order_id)
-        except OrderNotFoundError:
-            continue
+    for order in _existing(order_ids):
+        order_id = order.id
         silence = (_now() - order.modified_on).total_seconds()
         if order.status is not Status.RUNNING or silence < silent_for:
             continue

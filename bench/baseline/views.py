@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from django.conf import settings
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import can_see
-from api.representations import order_representation
-from api.views import _order_not_found, etag_of, not_modified
+from api.views import _order_not_found, status_response
 from bench.baseline.models import TaskResult
 from projections.models import OrderSummary
 from projections.reading import find_summary
@@ -72,7 +70,7 @@ def find_summary_by_raw(order_id: UUID) -> OrderSummary | None:
 def respond(
     request: Request, order_id: str, lookup: Callable[[UUID], OrderSummary | None]
 ) -> Response:
-    """A copy of ``api.views.OrderView.get`` (no replay) that reads the summary with ``lookup``."""
+    """``api.views.OrderView.get`` (no replay), reading the summary with ``lookup``."""
     try:
         uuid = UUID(order_id)
     except ValueError:
@@ -80,21 +78,7 @@ def respond(
     summary = lookup(uuid)
     if summary is None or not can_see(request, summary.owner):
         raise _order_not_found(order_id)
-    etag = etag_of(summary)
-    if not_modified(request, etag):
-        return Response(status=304, headers={"ETag": etag})
-    body = order_representation(request, summary)
-    headers = {"ETag": etag}
-    if summary.status == "completed":
-        code = 201
-        if body["resource_url"]:
-            headers["Location"] = body["resource_url"]
-    elif summary.status in ("failed", "cancelled"):
-        code = 200
-    else:
-        code = 202
-        headers["Retry-After"] = str(settings.ASYNC_REST["RETRY_AFTER"])
-    return Response(body, status=code, headers=headers)
+    return status_response(request, summary)
 
 
 class StatusByGetView(APIView):
