@@ -157,7 +157,10 @@ class PlaceOrderView(APIView):
     def post(self, request: Request, resource_name: str) -> Response:
         clean_text(resource_name, "resource_name")
         limit = int(settings.ASYNC_REST["MAX_CONTEXT_BYTES"])
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise Problem(400, "Bad Request", "Content-Length is not a number.", "body") from None
         if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise Problem(413, "Content Too Large", f"The body exceeds {limit} bytes.", "context")
         try:
@@ -218,12 +221,37 @@ class PlaceOrderView(APIView):
                 f"context must be a JSON object, not {type(context).__name__}.",
                 field="context",
             )
-        text = json.dumps(context)
+        try:
+            text = json.dumps(context, allow_nan=False)
+        except ValueError:
+            raise Problem(
+                400, "Bad Request", "context must not hold NaN or infinite numbers.", "context"
+            ) from None
+        if _has_reserved_keys(context):
+            raise Problem(
+                400,
+                "Bad Request",
+                "context must not hold an object whose keys are exactly _type_ and _data_ "
+                "(the event store's own encoding).",
+                "context",
+            )
         if len(text.encode()) > limit:
             raise Problem(413, "Content Too Large", f"context exceeds {limit} bytes.", "context")
         if "\\u0000" in text:
             raise Problem(400, "Bad Request", "context must not contain NUL characters.", "context")
         return context
+
+
+def _has_reserved_keys(value: Any) -> bool:
+    # eventsourcing's JSON transcoder reads {"_type_": ..., "_data_": ...} as one of its
+    # own tagged values: stored as is, such a context could not be read back.
+    if isinstance(value, dict):
+        return set(value) == {"_type_", "_data_"} or any(
+            _has_reserved_keys(v) for v in value.values()
+        )
+    if isinstance(value, list):
+        return any(_has_reserved_keys(v) for v in value)
+    return False
 
 
 class OrderView(APIView):

@@ -180,6 +180,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+elif CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    # Redis hands an unacknowledged message to another worker after this many seconds,
+    # even while its task still runs: it must exceed the longest task (default 6 h).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600)))
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 # Acknowledge after the task ran, one message at a time: a worker that dies mid-task

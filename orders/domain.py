@@ -39,6 +39,10 @@ class InvalidProgressError(OrderError):
     """Progress outside 0..100, or going backwards within an attempt."""
 
 
+class DuplicateDeliveryError(OrderError):
+    """Another message already started this order: this one must not run the task."""
+
+
 class CancelRequestedError(BaseException):
     """Raised in a task at its next progress report once a cancel was asked for.
 
@@ -210,8 +214,14 @@ class Order(Aggregate):
             self._dispatched(dispatch_id=dispatch_id)
 
     def start(self, worker: str, dispatch_id: str | None = None) -> None:
-        """Record that a worker picked the order up (again, on a redelivery or retry)."""
+        """Record that a worker picked the order up (again, on a redelivery or retry).
+
+        Checked against the latest state, so of two messages that raced for a queued
+        order, the second to write is refused even though both saw it queued.
+        """
         self._refuse_if_closed()
+        if not self.should_run(dispatch_id):
+            raise DuplicateDeliveryError(f"order {self.id} was started by another message")
         self._started(worker=worker, attempt=self.attempt + 1, dispatch_id=dispatch_id)
 
     def report_progress(

@@ -14,7 +14,13 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from orders.domain import CancelRequestedError, Order, Status
+from orders.domain import (
+    CancelRequestedError,
+    DuplicateDeliveryError,
+    Order,
+    OrderClosedError,
+    Status,
+)
 from orders.runtime import get_tracker
 from orders.tracker import OrderTracker
 
@@ -140,7 +146,11 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
         if not order.state.should_run(dispatch_id):
             log.info("order %s: not running message %s (ended or duplicate)", order.id, dispatch_id)
             return
-        order.start(dispatch_id=dispatch_id)
+        try:
+            order.start(dispatch_id=dispatch_id)
+        except (DuplicateDeliveryError, OrderClosedError):
+            log.info("order %s: message %s lost the race to start it", order.id, dispatch_id)
+            return
         try:
             result = func(order)
         except CancelRequestedError:

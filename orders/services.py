@@ -44,7 +44,12 @@ def launch_order(order_id: UUID, resource_name: str | None = None) -> bool:
     except Exception:
         log.exception("could not launch order %s (%s); it stays queued", order_id, resource_name)
         return False
-    tracker.dispatch(order_id, dispatch_id)
+    try:
+        tracker.dispatch(order_id, dispatch_id)
+    except Exception:
+        # The message is on its way; Started will follow. Failing here would tell the
+        # client an order that exists failed (and a retry would place another).
+        log.exception("order %s was sent but its Dispatched could not be recorded", order_id)
     return True
 
 

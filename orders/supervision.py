@@ -67,12 +67,13 @@ def reap(order_ids: Iterable[UUID], silent_for: float) -> int:
         silence = (_now() - order.modified_on).total_seconds()
         if order.status is not Status.RUNNING or silence < silent_for:
             continue
-        tracker.fail(
-            order_id,
+        message = (
             f"Worker lost: no sign of life from {order.worker} for {silence:.0f}s "
-            f"(attempt {order.attempt})",
-            error_type=WORKER_LOST,
+            f"(attempt {order.attempt})"
         )
+        # A sign of life may arrive between the read and the write: then it stays running.
+        if not tracker.fail_if_unchanged(order_id, order.version, message, WORKER_LOST):
+            continue
         log.warning("reaper: order %s failed, worker %s lost", order_id, order.worker)
         reaped += 1
     return reaped

@@ -77,6 +77,22 @@ class OrderTracker(Application[UUID]):
     ) -> Order:
         return self._update(order_id, lambda order: order.fail(message, error_type, traceback))
 
+    def fail_if_unchanged(
+        self, order_id: UUID, version: int, message: str, error_type: str = ""
+    ) -> bool:
+        """Fail the order only if nothing happened to it since ``version`` (the reaper)."""
+
+        failed = False
+
+        def fail(order: Order) -> None:
+            nonlocal failed
+            failed = order.version == version and not order.is_terminal
+            if failed:
+                order.fail(message, error_type)
+
+        self._update(order_id, fail)
+        return failed
+
     # ------------------------------------------------------------------- queries
 
     def get_order(self, order_id: UUID, version: int | None = None) -> Order:

@@ -6,4 +6,4 @@ from examples.pizzeria import views
 
 app_name = "pizzeria"
 
-urlpatterns = [path("pizzas/<int:pk>/", views.pizza_detail, name="pizza")]
+urlpatterns = [path("pizzas/<int:pk>/", views.PizzaView.as_view(), name="pizza")]

@@ -308,3 +308,43 @@ def test_a_bad_token_is_a_401_that_says_how_to_authenticate(tracker: OrderTracke
     client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     response = client.get("/async/orders/")
     assert (response.status_code, response["WWW-Authenticate"]) == (401, "Token")
+
+
+# ------------------------------------------------------------------ found by review
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"context": {"x": 1e400}}', "context"),
+        ('{"context": {"x": NaN}}', "body"),  # not JSON: DRF's strict parser refuses it
+        ('{"context": {"_type_": "uuid_hex", "_data_": "0b6e3f4e8a0e4bd49a545f2a3cbb1f5e"}}',
+         "context"),
+        ('{"context": {"rows": [{"_type_": "x", "_data_": 1}]}}', "context"),
+    ],
+    ids=["infinite", "nan", "transcoder-tag", "nested-transcoder-tag"],
+)  # fmt: skip
+def test_a_context_the_event_store_could_not_read_back_is_refused(
+    alice: APIClient, held: HeldLauncher, tracker: OrderTracker, raw: str, field: str
+) -> None:
+    response = alice.post("/async/held/order/", raw, content_type="application/json")
+    assert_problem(response, 400, field)
+    assert tracker.last_position() == 0
+
+
+def test_a_malformed_content_length_is_a_400(
+    alice: APIClient, held: HeldLauncher, tracker: OrderTracker
+) -> None:
+    response = alice.post("/async/held/order/", {}, format="json", CONTENT_LENGTH="abc")
+    assert_problem(response, 400, "body")
+
+
+def test_a_pizza_is_shown_only_to_who_may_see_its_order(
+    alice: APIClient, bob: APIClient, tracker: OrderTracker
+) -> None:
+    from examples.pizzeria.models import Pizza
+
+    order_id = tracker.place("regina", {}, owner=str(alice.handler._force_user.pk))
+    pizza = Pizza.objects.create(name="regina", order_id=order_id, steps=1)
+    assert alice.get(f"/pizzeria/pizzas/{pizza.pk}/").status_code == 200
+    assert_problem(bob.get(f"/pizzeria/pizzas/{pizza.pk}/"), 404, None)

@@ -11,6 +11,7 @@ from orders.domain import (
     EVENT_CLASSES,
     TERMINAL,
     CancelRequestedError,
+    DuplicateDeliveryError,
     InvalidProgressError,
     InvalidTransitionError,
     Order,
@@ -152,7 +153,13 @@ commands = st.lists(
     max_size=40,
 )
 
-REFUSALS = (OrderClosedError, InvalidTransitionError, InvalidProgressError, CancelRequestedError)
+REFUSALS = (
+    OrderClosedError,
+    InvalidTransitionError,
+    InvalidProgressError,
+    CancelRequestedError,
+    DuplicateDeliveryError,
+)
 
 
 def run_command(order: Order, command: tuple) -> None:
@@ -201,3 +208,12 @@ def test_no_sequence_of_commands_reaches_an_invalid_state(sequence: list[tuple])
     assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
     hashes = [(e.__dict__["prev_hash"], e.__dict__["hash"]) for e in events]
     assert all(prev == (hashes[i - 1][1] if i else "") for i, (prev, _) in enumerate(hashes))
+
+
+def test_a_second_message_cannot_start_an_order_another_message_started() -> None:
+    order = Order(resource_name="r", context={}, owner=None)
+    order.start("w1", "d1")
+    with pytest.raises(DuplicateDeliveryError):
+        order.start("w2", "d2")
+    order.start("w1-again", "d1")  # a redelivery of the first message resumes it
+    assert (order.attempt, order.dispatch_id) == (2, "d1")

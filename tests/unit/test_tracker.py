@@ -64,3 +64,13 @@ def test_a_failing_listener_does_not_undo_the_write(memory_tracker: OrderTracker
     memory_tracker.listeners.append(broken)
     order_id = memory_tracker.place("regina", {}, owner=None)
     assert memory_tracker.get_order(order_id).status == Status.QUEUED
+
+
+def test_failing_only_if_unchanged_leaves_an_order_that_moved_meanwhile(
+    memory_tracker: OrderTracker,
+) -> None:
+    order_id = memory_tracker.place("regina", {}, owner=None)
+    seen = memory_tracker.start(order_id, "w").version
+    memory_tracker.progress(order_id, 10)  # a sign of life after the reaper looked
+    assert not memory_tracker.fail_if_unchanged(order_id, seen, "lost", "WorkerLost")
+    assert memory_tracker.get_order(order_id).status == "running"
