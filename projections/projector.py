@@ -18,8 +18,27 @@ log = logging.getLogger(__name__)
 POSITION_NAME = "orders"
 
 
+def storable(value: Any) -> Any:
+    """The value with NUL characters replaced: PostgreSQL text and jsonb cannot hold them.
+
+    The API refuses them, but a task may still report a message that holds one; a read
+    model that cannot store it would stall every worker's catch-up at that event.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
 def summary_fields(order: Order) -> dict[str, Any]:
     """The summary row of an order, taken from its state (so no rule is written twice)."""
+    return storable(_summary_fields(order))
+
+
+def _summary_fields(order: Order) -> dict[str, Any]:
     return {
         "resource_name": order.resource_name,
         "status": str(order.status),
@@ -49,7 +68,7 @@ def history_row(domain_event: Any) -> OrderEvent:
         version=domain_event.originator_version,
         type=event_type(domain_event),
         timestamp=domain_event.timestamp,
-        data=event_fields(domain_event),
+        data=storable(event_fields(domain_event)),
     )
 
 

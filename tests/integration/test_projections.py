@@ -115,3 +115,14 @@ def test_the_rebuild_command_reports_what_it_projected(tracker: OrderTracker) ->
     call_command("projections", "rebuild", stdout=out, stderr=err)
     assert out.getvalue().strip() == f"rebuild: {tracker.last_position()} events projected"
     assert (summary_rows(), history_rows()) == live
+
+
+def test_a_nul_character_reported_by_a_task_does_not_stop_projection(
+    tracker: OrderTracker,
+) -> None:
+    order_id = tracker.place("regina", {}, owner=None)
+    tracker.start(order_id, "w")
+    tracker.progress(order_id, 10, "bad\x00byte")
+    assert OrderSummary.objects.get(order_id=order_id).message == "bad\ufffdbyte"
+    rebuild(tracker)
+    assert OrderSummary.objects.get(order_id=order_id).version == 3
