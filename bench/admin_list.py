@@ -39,7 +39,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 LIST_URL = "/admin/projections/ordersummary/"
 RESOURCES = ("regina", "margherita", "imports", "reports", "thumbnails")
 # How often each status occurs: mostly finished work, as in a tracker that has run a while.
@@ -61,16 +60,10 @@ def throwaway_database(kind: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="bench-admin-") as folder:
             yield f"sqlite:///{folder}/django.sqlite3"
         return
-    import psycopg
+    from tests.services import fresh_postgres_database
 
-    name = f"asyncrest_bench_admin_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("asyncrest_bench_admin") as url:
+        yield url
 
 
 def fill(orders: int, seed: int = 7) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -156,16 +156,19 @@ class OrderTracker(Application[UUID]):
             except Exception:
                 log.exception("listener %r failed after saving order %s", listener, order.id)
 
-    def all_events(self, start: int = 1, batch: int = 500) -> Iterable[tuple[int, Any]]:
-        """Every event in the store in commit order, as (notification id, event)."""
-        recorder = self.recorder
+    def event_batches(self, start: int = 1, batch: int = 500) -> Iterator[tuple[int, list[Any]]]:
+        """The store's events in commit order, a batch at a time, each with its last position."""
         while True:
-            notifications = recorder.select_notifications(start=start, limit=batch)
+            notifications = self.recorder.select_notifications(start=start, limit=batch)
             if not notifications:
                 return
-            for n in notifications:
-                yield n.id, self.mapper.to_domain_event(n)
+            yield notifications[-1].id, [self.mapper.to_domain_event(n) for n in notifications]
             start = notifications[-1].id + 1
+
+    def all_events(self, start: int = 1, batch: int = 500) -> Iterator[Any]:
+        """Every event in the store, in commit order."""
+        for _, events in self.event_batches(start, batch):
+            yield from events
 
     def last_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)

@@ -133,7 +133,7 @@ def _verify_order_once(tracker: OrderTracker, order_id: UUID) -> tuple[int, list
 def order_ids_in_store(tracker: OrderTracker) -> Iterator[UUID]:
     """Every order id in the event store, once, in the order the orders were placed."""
     seen: set[UUID] = set()
-    for _, domain_event in tracker.all_events():
+    for domain_event in tracker.all_events():
         if domain_event.originator_id not in seen:
             seen.add(domain_event.originator_id)
             yield domain_event.originator_id

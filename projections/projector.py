@@ -128,12 +128,7 @@ def catch_up(
     only when it is behind the newest event seen for its order.
     """
     seen = 0
-    start = _position() + 1
-    while True:
-        notifications = tracker.recorder.select_notifications(start=start, limit=batch)
-        if not notifications:
-            return seen
-        events = [tracker.mapper.to_domain_event(n) for n in notifications]
+    for position, events in tracker.event_batches(_position() + 1, batch):
         newest: dict[UUID, int] = {}
         for e in events:
             newest[e.originator_id] = max(newest.get(e.originator_id, 0), e.originator_version)
@@ -147,11 +142,11 @@ def catch_up(
             for order_id, version in newest.items():
                 if current.get(order_id, 0) < version:
                     upsert_summary(tracker.get_order(order_id))
-            _advance(notifications[-1].id)
-        seen += len(notifications)
-        start = notifications[-1].id + 1
+            _advance(position)
+        seen += len(events)
         if on_batch:
-            on_batch(len(notifications))
+            on_batch(len(events))
+    return seen
 
 
 def rebuild(tracker: OrderTracker, on_batch: Callable[[int], None] | None = None) -> int:
