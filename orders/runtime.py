@@ -25,12 +25,9 @@ def event_store_env(url: str, *, create_table: bool = False) -> dict[str, str]:
     parsed = urlparse(url)
     env = {
         "CREATE_TABLE": "y" if create_table else "n",
-        # Each command reloads its order: keep recent orders in memory and read only the
-        # events added since (fast-forward), instead of the whole stream every time
-        # (measured: 80 -> 354 progress reports/s on a 300-event stream, SQLite).
-        # Other processes' writes are still seen: fast-forward asks the store each time.
-        "AGGREGATE_CACHE_MAXSIZE": os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000"),
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        # Recent orders each process keeps in memory, so that a command does not replay
+        # the stream (OrderTracker._update; eventsourcing's own cache stays off).
+        OrderTracker.LATEST_ORDERS_MAXSIZE: os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000"),
     }
     if parsed.scheme in ("memory", "popo"):
         env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
@@ -48,8 +45,10 @@ def event_store_env(url: str, *, create_table: bool = False) -> dict[str, str]:
             POSTGRES_PORT=str(parsed.port or 5432),
             POSTGRES_USER=unquote(parsed.username or "postgres"),
             POSTGRES_PASSWORD=unquote(parsed.password or ""),
-            # Stored functions about double append throughput (measured, see notes).
-            POSTGRES_ENABLE_DB_FUNCTIONS=query.get("db_functions", "y"),
+            # One statement per save that keeps commits in notification order
+            # (orders/persistence.py); eventsourcing's stored function does not.
+            APPLICATION_RECORDER_TOPIC="orders.persistence:OrderedPostgresRecorder",
+            POSTGRES_ENABLE_DB_FUNCTIONS="n",
             POSTGRES_POOL_SIZE=query.get("pool_size", "5"),
             POSTGRES_CONNECT_TIMEOUT=query.get("connect_timeout", "5"),
         )

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 
 from orders.domain import Status
+from orders.persistence import OrderedPostgresRecorder
 from orders.runtime import build_tracker
 from orders.tracker import OrderTracker
 from tests.services import fresh_postgres_database, require_postgres
@@ -113,3 +115,44 @@ def test_processes_reporting_at_once_lose_no_event_and_leave_no_gap(
     messages = sorted(e.message for e in events if type(e).__name__ == "Progressed")
     assert messages == sorted(f"{label}-{i}" for label in WRITERS for i in range(count))
     assert [e.originator_version for e in events] == list(range(1, len(WRITERS) * count + 3))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    require_postgres()
+    with fresh_postgres_database() as url:
+        build_tracker(url, create_table=True).close()
+        yield url
+
+
+def visible_positions(url: str) -> list[int]:
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        rows = conn.execute("SELECT notification_id FROM async_rest_events ORDER BY 1")
+        return [row[0] for row in rows]
+
+
+def test_on_postgresql_no_position_becomes_visible_before_an_earlier_one(
+    postgres_url: str,
+) -> None:
+    tracker = OrderTracker(env=_env(postgres_url))
+    recorder = tracker.recorder
+    assert isinstance(recorder, OrderedPostgresRecorder)
+    first = tracker.place("regina", {}, owner=None)
+    (stored,) = recorder.select_events(first)
+    # Another writer's save, held open between drawing its position and committing.
+    held = psycopg.connect(postgres_url.replace("postgres://", "postgresql://"))
+    held.execute(
+        recorder.ordered_insert_statement, ([uuid4()], [1], [stored.topic], [stored.state])
+    )
+    saved = threading.Thread(target=tracker.place, args=("regina", {}, None))
+    saved.start()
+    saved.join(timeout=0.5)
+    try:
+        assert saved.is_alive()  # waits for the earlier writer, drawing nothing meanwhile
+        assert visible_positions(postgres_url) == [1]
+    finally:
+        held.commit()
+        held.close()
+        saved.join(timeout=10)
+        tracker.close()
+    assert visible_positions(postgres_url) == [1, 2, 3]
