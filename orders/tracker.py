@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
-from orders.domain import Order
+from orders.domain import CancelRequestedError, Order, OrderError
 
 log = logging.getLogger(__name__)
 
@@ -24,22 +27,83 @@ class OrderNotFoundError(LookupError):
     """No order has this id (or the requested version does not exist)."""
 
 
+class LatestOrders:
+    """The newest state this process knows of recent orders, bounded, with a lock per order.
+
+    The lock makes one process's commands on an order take turns (threads of one task,
+    a progress report and a cancel); other processes are kept in line by the store.
+    """
+
+    STRIPES = 64
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._orders: OrderedDict[UUID, Order] = OrderedDict()
+        self._guard = threading.Lock()
+        self._locks = [threading.RLock() for _ in range(self.STRIPES)]
+
+    def lock(self, order_id: UUID) -> threading.RLock:
+        return self._locks[hash(order_id) % self.STRIPES]
+
+    def get(self, order_id: UUID) -> Order | None:
+        with self._guard:
+            order = self._orders.get(order_id)
+            if order is not None:
+                self._orders.move_to_end(order_id)
+            return order
+
+    def put(self, order: Order) -> None:
+        if self.maxsize <= 0:
+            return
+        with self._guard:
+            self._orders[order.id] = order
+            self._orders.move_to_end(order.id)
+            while len(self._orders) > self.maxsize:
+                self._orders.popitem(last=False)
+
+    def drop(self, order_id: UUID) -> None:
+        with self._guard:
+            self._orders.pop(order_id, None)
+
+
+def detached(order: Order) -> Order:
+    """A copy of ``order`` that shares nothing mutable with it (for callers to keep)."""
+    clone = copy.copy(order)
+    clone.__dict__["_pending_events"] = []
+    clone.context = copy.deepcopy(order.context)
+    return clone
+
+
+def replay(order: Order | None, events: Iterable[Any]) -> Order | None:
+    """Apply stored events to an order (None: from its first event)."""
+    # eventsourcing's project_aggregate also asserts a runtime-checkable Protocol on
+    # every event, which was half of the replay time (docs/benchmarks.md); our events
+    # are all Order.Event, whose mutate() checks the version sequence itself.
+    for domain_event in events:
+        order = domain_event.mutate(order)
+    return order
+
+
 class OrderTracker(Application[UUID]):
     """Places orders and records what happens to them, one append-only stream each."""
 
     name = "async_rest"
     # How often a command is re-run after losing a race with another writer.
     max_write_attempts = 20
+    # Environment variable: how many recent orders each process keeps in memory.
+    LATEST_ORDERS_MAXSIZE = "LATEST_ORDERS_MAXSIZE"
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.listeners: list[SavedListener] = []
+        self.latest = LatestOrders(int(self.env.get(self.LATEST_ORDERS_MAXSIZE, "1000")))
 
     # ------------------------------------------------------------------ commands
 
     def place(self, resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
         order = Order(resource_name=resource_name, context=context, owner=owner)
-        self._save(order)
+        events = self._store(order)
+        self._tell_listeners(detached(order), events)
         return order.id
 
     def dispatch(self, order_id: UUID, dispatch_id: str) -> Order:
@@ -96,14 +160,20 @@ class OrderTracker(Application[UUID]):
     # ------------------------------------------------------------------- queries
 
     def get_order(self, order_id: UUID, version: int | None = None) -> Order:
-        """The order's state now, or as it was right after event number ``version``."""
-        try:
-            order: Order = self.repository.get(order_id, version=version)
-        except AggregateNotFoundError:
-            raise OrderNotFoundError(order_id) from None
-        if version is not None and order.version != version:
-            raise OrderNotFoundError(f"order {order_id} has no version {version}")
-        return order
+        """The order's state now, or as it was right after event number ``version``.
+
+        "Now" includes what other processes wrote: the known state is brought up to
+        date with the events added since (one small read).
+        """
+        if version is not None:
+            order = replay(None, self.events.get(order_id, lte=version))
+            if order is None:
+                raise OrderNotFoundError(order_id)
+            if order.version != version:
+                raise OrderNotFoundError(f"order {order_id} has no version {version}")
+            return order
+        with self.latest.lock(order_id):
+            return detached(self._refreshed(order_id))
 
     def version_at(self, order_id: UUID, when: datetime) -> int:
         """The order's version at a moment: that of its last event at or before ``when``.
@@ -125,29 +195,83 @@ class OrderTracker(Application[UUID]):
 
     # ------------------------------------------------------------------ internals
 
+    def _refreshed(self, order_id: UUID) -> Order:
+        """The order brought up to date from the store (call holding its lock)."""
+        known = self.latest.get(order_id)
+        try:
+            order = replay(known, self.events.get(order_id, gt=known.version if known else None))
+        except BaseException:
+            self.latest.drop(order_id)  # possibly half brought up to date
+            raise
+        if order is None:
+            raise OrderNotFoundError(order_id)
+        self.latest.put(order)
+        return order
+
     def _update(self, order_id: UUID, command: Callable[[Order], None]) -> Order:
-        # Two processes may write the same order at once (say, progress from two
-        # threads of one task). The loser of the race gets IntegrityError on the
-        # (originator_id, version) key: reload and run the command again, so that
-        # no report is lost and the rules are checked against the real latest state.
+        """Run ``command`` on the order and save what it appended, retrying lost races.
+
+        Optimistic: the command runs on the newest state this process knows, without
+        reading the store first. If another process appended meanwhile, the save collides
+        on the (order, version) key and the command runs again on the state brought up to
+        date, so the rules are always checked against the real latest state: a save that
+        succeeds proves no one else wrote that version. A command that is refused or moot
+        on a state that may be stale is also run again on the up-to-date state before its
+        answer is believed. One process's commands on one order take turns (its lock).
+        """
+        with self.latest.lock(order_id):
+            saved, events = self._run(order_id, command)
+        # The listeners run once the order is let go: the catch-up pass may hold a
+        # read-model transaction that this projection waits for while it waits for the
+        # order itself (tests/unit/test_tracker.py, listeners after the lock).
+        if events:
+            self._tell_listeners(saved, events)
+        return saved
+
+    def _run(self, order_id: UUID, command: Callable[[Order], None]) -> tuple[Order, list[Any]]:
+        order = self.latest.get(order_id)
+        fresh = order is None
+        if order is None:
+            order = self._refreshed(order_id)
         for attempt in range(1, self.max_write_attempts + 1):
-            order = self.get_order(order_id)
-            command(order)
-            if not order.pending_events:
-                return order  # the command was moot (e.g. a late Dispatched)
             try:
-                self._save(order)
+                command(order)
+            except (OrderError, CancelRequestedError):
+                self.latest.drop(order_id)  # the command may have changed it halfway
+                if fresh:
+                    raise
+                order, fresh = self._refreshed(order_id), True
+                continue
+            except BaseException:
+                self.latest.drop(order_id)
+                raise
+            if not order.pending_events:
+                if fresh:
+                    return detached(order), []  # moot (e.g. a late Dispatched)
+                order, fresh = self._refreshed(order_id), True
+                continue
+            try:
+                events = self._store(order)
             except IntegrityError:
+                self.latest.drop(order_id)
                 if attempt == self.max_write_attempts:
                     raise
                 time.sleep(0.001 * attempt)
+                order, fresh = self._refreshed(order_id), True
                 continue
-            return order
-        raise AssertionError("unreachable")  # pragma: no cover
+            except BaseException:
+                self.latest.drop(order_id)  # not known whether it was written
+                raise
+            return detached(order), events
+        raise IntegrityError(f"order {order_id}: gave up after {self.max_write_attempts} races")
 
-    def _save(self, order: Order) -> None:
+    def _store(self, order: Order) -> list[Any]:
+        """Save the order's new events; it is then the newest state this process knows."""
         recordings = self.save(order)
-        events = [r.domain_event for r in recordings]
+        self.latest.put(order)
+        return [r.domain_event for r in recordings]
+
+    def _tell_listeners(self, order: Order, events: Sequence[Any]) -> None:
         for listener in self.listeners:
             # A listener (the read-model projector) failing must not undo or hide a
             # write that is already committed: the catch-up pass will redo its work.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
-from orders.domain import Status
+from orders.domain import CancelRequestedError, OrderClosedError, Status
 from orders.tracker import OrderNotFoundError, OrderTracker
 
 
@@ -74,3 +76,128 @@ def test_failing_only_if_unchanged_leaves_an_order_that_moved_meanwhile(
     memory_tracker.progress(order_id, 10)  # a sign of life after the reaper looked
     assert not memory_tracker.fail_if_unchanged(order_id, seen, "lost", "WorkerLost")
     assert memory_tracker.get_order(order_id).status == "running"
+
+
+@pytest.fixture
+def running_id(memory_tracker: OrderTracker):
+    order_id = memory_tracker.place("regina", {"toppings": ["ham"]}, owner=None)
+    memory_tracker.start(order_id, "w")
+    return order_id
+
+
+@pytest.fixture
+def elsewhere(memory_tracker: OrderTracker) -> OrderTracker:
+    """Another process's tracker: the same store, its own memory of recent orders."""
+    other = OrderTracker(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    other.events = memory_tracker.events
+    return other
+
+
+def count_reads(tracker: OrderTracker, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    reads: list[object] = []
+    read = tracker.events.get
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(tracker.events, "get", counting)
+    return reads
+
+
+def test_a_command_on_an_order_this_process_knows_reads_nothing_first(
+    memory_tracker: OrderTracker, running_id, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = count_reads(memory_tracker, monkeypatch)
+    for percent in range(1, 11):
+        memory_tracker.progress(running_id, percent)
+    assert reads == []
+
+
+def test_a_query_sees_what_another_process_wrote(
+    memory_tracker: OrderTracker, elsewhere: OrderTracker, running_id
+) -> None:
+    elsewhere.progress(running_id, 40, "from elsewhere")
+    assert memory_tracker.get_order(running_id).message == "from elsewhere"
+
+
+def test_a_command_on_a_stale_state_is_run_again_on_the_latest(
+    memory_tracker: OrderTracker, elsewhere: OrderTracker, running_id
+) -> None:
+    elsewhere.cancel(running_id, "changed my mind")  # this process has not seen it
+    with pytest.raises(CancelRequestedError):
+        memory_tracker.progress(running_id, 10)
+    assert [type(e).__name__ for e in memory_tracker.order_events(running_id)][-1] == (
+        "CancelRequested"
+    )
+
+
+def test_a_command_refused_on_a_stale_state_is_checked_on_the_latest(
+    memory_tracker: OrderTracker, elsewhere: OrderTracker
+) -> None:
+    order_id = memory_tracker.place("regina", {}, owner=None)  # known here as queued
+    elsewhere.start(order_id, "worker-elsewhere")
+    assert memory_tracker.progress(order_id, 20).progress == 20
+
+
+def test_a_refusal_on_the_latest_state_writes_nothing(
+    memory_tracker: OrderTracker, running_id
+) -> None:
+    memory_tracker.complete(running_id, "/pizzas/1/")
+    with pytest.raises(OrderClosedError):
+        memory_tracker.progress(running_id, 50)
+    assert memory_tracker.get_order(running_id).version == 3
+
+
+def test_an_order_handed_out_shares_nothing_with_the_tracker(
+    memory_tracker: OrderTracker, running_id
+) -> None:
+    handed = memory_tracker.get_order(running_id)
+    handed.context["toppings"].append("pineapple")
+    handed.report_progress(90)
+    assert memory_tracker.progress(running_id, 10).context == {"toppings": ["ham"]}
+
+
+def test_threads_reporting_on_one_order_lose_nothing_and_leave_no_gap(
+    memory_tracker: OrderTracker, running_id
+) -> None:
+    def report(label: str) -> None:
+        for i in range(50):
+            memory_tracker.progress(running_id, 0, message=f"{label}-{i}")
+
+    threads = [threading.Thread(target=report, args=(label,)) for label in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events = memory_tracker.order_events(running_id)
+    assert sorted(e.message for e in events[2:]) == sorted(
+        f"{label}-{i}" for label in "abcd" for i in range(50)
+    )
+    assert [e.originator_version for e in events] == list(range(1, 203))
+
+
+def test_the_orders_kept_in_memory_are_bounded() -> None:
+    tracker = OrderTracker(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "LATEST_ORDERS_MAXSIZE": "3"}
+    )
+    ids = [tracker.place("regina", {}, owner=None) for _ in range(5)]
+    assert [tracker.latest.get(i) is not None for i in ids] == [False, False, True, True, True]
+
+
+def test_listeners_run_once_the_order_is_let_go(
+    memory_tracker: OrderTracker, running_id
+) -> None:
+    # The catch-up pass in another thread may hold a read-model transaction while it
+    # waits for this order; a listener that still held the order would wait for it.
+    stuck: list[bool] = []
+
+    def listener(tracker: OrderTracker, order: object, events: object) -> None:
+        other = threading.Thread(target=tracker.get_order, args=(running_id,))
+        other.start()
+        other.join(timeout=10)
+        stuck.append(other.is_alive())
+
+    memory_tracker.listeners.append(listener)
+    memory_tracker.progress(running_id, 10)
+    assert stuck == [False]
