@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from orders.domain import Order, event_fields, event_type
 from orders.tracker import OrderTracker
@@ -62,40 +63,72 @@ def _summary_fields(order: Order) -> dict[str, Any]:
     }
 
 
-def history_row(domain_event: Any) -> OrderEvent:
-    return OrderEvent(
-        order_id=domain_event.originator_id,
-        version=domain_event.originator_version,
-        type=event_type(domain_event),
-        timestamp=domain_event.timestamp,
-        data=storable(event_fields(domain_event)),
+def history_fields(domain_event: Any) -> dict[str, Any]:
+    """The history row of one event."""
+    return {
+        "order_id": domain_event.originator_id,
+        "version": domain_event.originator_version,
+        "type": event_type(domain_event),
+        "timestamp": domain_event.timestamp,
+        "data": storable(event_fields(domain_event)),
+    }
+
+
+# The projection writes with fixed SQL, the same on PostgreSQL and SQLite, made once from
+# the models: compiling the ORM's statements on every event was most of the cost of
+# projecting it (bench/append.py, docs/benchmarks.md).
+_SUMMARY_FIELDS = tuple(OrderSummary._meta.concrete_fields)
+_HISTORY_FIELDS = tuple(f for f in OrderEvent._meta.concrete_fields if not f.primary_key)
+
+
+@lru_cache(maxsize=8)
+def _upsert_summary_sql(vendor: str) -> str:
+    # Insert the row, or move the existing one forward and never back: the version
+    # guard makes applying twice, or out of order (two processes racing), change nothing.
+    quote = connection.ops.quote_name
+    table = quote(OrderSummary._meta.db_table)
+    columns = [quote(f.column) for f in _SUMMARY_FIELDS]
+    key, version = quote(OrderSummary._meta.pk.column), quote("version")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+        f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        f" WHERE {table}.{version} < excluded.{version}"
     )
 
 
+@lru_cache(maxsize=64)
+def _insert_history_sql(vendor: str, rows: int) -> str:
+    # Rows are unique on (order, version): one already there is left as it is.
+    quote = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(_HISTORY_FIELDS))})"
+    return (
+        f"INSERT INTO {quote(OrderEvent._meta.db_table)}"
+        f" ({', '.join(quote(f.column) for f in _HISTORY_FIELDS)})"
+        f" VALUES {', '.join([row] * rows)} ON CONFLICT DO NOTHING"
+    )
+
+
+def _db_values(fields: Sequence[Any], values: dict[str, Any]) -> list[Any]:
+    return [f.get_db_prep_save(values[f.attname], connection) for f in fields]
+
+
 def upsert_summary(order: Order) -> None:
-    """Write the order's summary unless a newer version is already there.
-
-    The version guard is what makes applying twice, or out of order (two processes
-    racing), change nothing: a row only ever moves forward.
-    """
-    fields = summary_fields(order)
-    for _ in range(2):
-        if OrderSummary.objects.filter(order_id=order.id, version__lt=order.version).update(
-            **fields
-        ):
-            return
-        if OrderSummary.objects.filter(order_id=order.id).exists():
-            return  # already at this version or newer
-        try:
-            with transaction.atomic():
-                OrderSummary.objects.create(order_id=order.id, **fields)
-            return
-        except IntegrityError:
-            continue  # created by another process meanwhile: try the guarded update
+    """Write the order's summary unless the row is already at this version or newer."""
+    values = {"order_id": order.id, **summary_fields(order)}
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_summary_sql(connection.vendor), _db_values(_SUMMARY_FIELDS, values))
 
 
-def record_history(events: Iterable[Any]) -> None:
-    OrderEvent.objects.bulk_create([history_row(e) for e in events], ignore_conflicts=True)
+def record_history(events: Sequence[Any], chunk: int = 200) -> None:
+    """Add one history row per event; rows already there are left as they are."""
+    with connection.cursor() as cursor:
+        for start in range(0, len(events), chunk):
+            part = events[start : start + chunk]
+            params = [
+                value for e in part for value in _db_values(_HISTORY_FIELDS, history_fields(e))
+            ]
+            cursor.execute(_insert_history_sql(connection.vendor, len(part)), params)
 
 
 def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
