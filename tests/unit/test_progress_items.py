@@ -88,9 +88,20 @@ def test_more_items_than_announced_all_pass_through(order: OrderHandle) -> None:
     assert progress_events(order)[-1] == (100, 100)
 
 
-def test_an_empty_iterable_reports_completion(order: OrderHandle) -> None:
-    assert list(ProgressItems(order, [], min_interval=0)) == []
+@pytest.mark.parametrize("empty", [[], range(0)], ids=["list", "range"])
+def test_an_empty_iterable_reports_completion(order: OrderHandle, empty: list[int]) -> None:
+    assert list(ProgressItems(order, empty, min_interval=0)) == []
     assert progress_events(order) == [(100, 0)]
+
+
+@pytest.mark.parametrize("items", [range(1000), list(range(1000))], ids=["range", "list"])
+def test_a_loop_left_early_reports_only_what_was_processed(
+    order: OrderHandle, items: list[int]
+) -> None:
+    for item in ProgressItems(order, items, min_interval=0):
+        if item == 500:  # items 0..499 were processed
+            break
+    assert progress_events(order)[-1] == (50, 500)
 
 
 def test_fewer_items_than_percent_report_each_item(order: OrderHandle) -> None:
