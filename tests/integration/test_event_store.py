@@ -7,10 +7,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from orders.domain import Status
 from orders.persistence import OrderedPostgresRecorder
@@ -131,6 +133,12 @@ def visible_positions(url: str) -> list[int]:
         return [row[0] for row in rows]
 
 
+def last_position_drawn(url: str) -> int:
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        row = conn.execute("SELECT last_value FROM async_rest_events_notification_id_seq")
+        return int(row.fetchone()[0])  # type: ignore[index]
+
+
 def test_on_postgresql_no_position_becomes_visible_before_an_earlier_one(
     postgres_url: str,
 ) -> None:
@@ -148,7 +156,8 @@ def test_on_postgresql_no_position_becomes_visible_before_an_earlier_one(
     saved.start()
     saved.join(timeout=0.5)
     try:
-        assert saved.is_alive()  # waits for the earlier writer, drawing nothing meanwhile
+        assert saved.is_alive()  # waits for the earlier writer...
+        assert last_position_drawn(postgres_url) == 2  # ...before drawing its own position
         assert visible_positions(postgres_url) == [1]
     finally:
         held.commit()
@@ -156,3 +165,34 @@ def test_on_postgresql_no_position_becomes_visible_before_an_earlier_one(
         saved.join(timeout=10)
         tracker.close()
     assert visible_positions(postgres_url) == [1, 2, 3]
+
+
+def test_on_postgresql_a_save_whose_answer_was_lost_is_recorded_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracker = OrderTracker(env=_env(postgres_url))
+    recorder = tracker.recorder
+    assert isinstance(recorder, OrderedPostgresRecorder)
+    order_id = tracker.place("regina", {}, owner=None)
+    tracker.start(order_id, "w")
+    insert = recorder._execute_insert
+    lost: list[list[int]] = []
+
+    def commit_then_lose_the_answer(params: Any) -> list[int]:
+        positions = insert(params)
+        if not lost:
+            lost.append(positions)
+            raise OperationalError("server closed the connection unexpectedly")
+        return positions
+
+    monkeypatch.setattr(recorder, "retry_wait", 0.01)
+    monkeypatch.setattr(recorder, "_execute_insert", commit_then_lose_the_answer)
+    try:
+        assert tracker.progress(order_id, 40).version == 3
+        assert [type(e).__name__ for e in tracker.order_events(order_id)] == [
+            "Queued",
+            "Started",
+            "Progressed",
+        ]
+    finally:
+        tracker.close()
