@@ -8,6 +8,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -31,19 +32,32 @@ class LatestOrders:
     """The newest state this process knows of recent orders, bounded, with a lock per order.
 
     The lock makes one process's commands on an order take turns (threads of one task,
-    a progress report and a cancel); other processes are kept in line by the store.
+    a progress report and a cancel); other processes are kept in line by the store. It
+    exists only while someone holds or waits for it, so a slow save of one order never
+    holds up another.
     """
-
-    STRIPES = 64
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._orders: OrderedDict[UUID, Order] = OrderedDict()
         self._guard = threading.Lock()
-        self._locks = [threading.RLock() for _ in range(self.STRIPES)]
+        self._locks: dict[UUID, tuple[threading.RLock, int]] = {}
 
-    def lock(self, order_id: UUID) -> threading.RLock:
-        return self._locks[hash(order_id) % self.STRIPES]
+    @contextmanager
+    def locked(self, order_id: UUID) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(order_id) or (threading.RLock(), 0)
+            self._locks[order_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[order_id]
+                if users == 1:
+                    del self._locks[order_id]
+                else:
+                    self._locks[order_id] = (lock, users - 1)
 
     def get(self, order_id: UUID) -> Order | None:
         with self._guard:
@@ -101,7 +115,8 @@ class OrderTracker(Application[UUID]):
     # ------------------------------------------------------------------ commands
 
     def place(self, resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
-        order = Order(resource_name=resource_name, context=context, owner=owner)
+        # A copy: the caller's dict must not become this process's memory of the order.
+        order = Order(resource_name=resource_name, context=copy.deepcopy(context), owner=owner)
         events = self._store(order)
         self._tell_listeners(detached(order), events)
         return order.id
@@ -172,7 +187,7 @@ class OrderTracker(Application[UUID]):
             if order.version != version:
                 raise OrderNotFoundError(f"order {order_id} has no version {version}")
             return order
-        with self.latest.lock(order_id):
+        with self.latest.locked(order_id):
             return detached(self._refreshed(order_id))
 
     def version_at(self, order_id: UUID, when: datetime) -> int:
@@ -219,7 +234,7 @@ class OrderTracker(Application[UUID]):
         on a state that may be stale is also run again on the up-to-date state before its
         answer is believed. One process's commands on one order take turns (its lock).
         """
-        with self.latest.lock(order_id):
+        with self.latest.locked(order_id):
             saved, events = self._run(order_id, command)
         # The listeners run once the order is let go: the catch-up pass may hold a
         # read-model transaction that this projection waits for while it waits for the

@@ -185,9 +185,7 @@ def test_the_orders_kept_in_memory_are_bounded() -> None:
     assert [tracker.latest.get(i) is not None for i in ids] == [False, False, True, True, True]
 
 
-def test_listeners_run_once_the_order_is_let_go(
-    memory_tracker: OrderTracker, running_id
-) -> None:
+def test_listeners_run_once_the_order_is_let_go(memory_tracker: OrderTracker, running_id) -> None:
     # The catch-up pass in another thread may hold a read-model transaction while it
     # waits for this order; a listener that still held the order would wait for it.
     stuck: list[bool] = []
@@ -201,3 +199,38 @@ def test_listeners_run_once_the_order_is_let_go(
     memory_tracker.listeners.append(listener)
     memory_tracker.progress(running_id, 10)
     assert stuck == [False]
+
+
+def test_a_caller_changing_its_context_afterwards_changes_nothing(
+    memory_tracker: OrderTracker,
+) -> None:
+    context = {"steps": 2}
+    order_id = memory_tracker.place("regina", context, owner=None)
+    context["steps"] = 99
+    assert memory_tracker.get_order(order_id).context == {"steps": 2}
+
+
+def test_a_slow_save_of_one_order_holds_up_no_other(
+    memory_tracker: OrderTracker, running_id, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other_id = memory_tracker.place("regina", {}, owner=None)
+    memory_tracker.start(other_id, "w")
+    entered, release = threading.Event(), threading.Event()
+    insert = memory_tracker.recorder.insert_events
+
+    def slow_for_the_first(stored: Any, **kwargs: Any) -> Any:
+        if stored[0].originator_id == running_id:
+            entered.set()
+            release.wait(timeout=10)
+        return insert(stored, **kwargs)
+
+    monkeypatch.setattr(memory_tracker.recorder, "insert_events", slow_for_the_first)
+    writer = threading.Thread(target=memory_tracker.progress, args=(running_id, 10))
+    writer.start()
+    assert entered.wait(timeout=10)
+    try:
+        assert memory_tracker.progress(other_id, 20).progress == 20
+        assert memory_tracker.get_order(other_id).version == 3
+    finally:
+        release.set()
+        writer.join(timeout=10)
