@@ -120,8 +120,10 @@ def upsert_summary(order: Order) -> None:
         cursor.execute(_upsert_summary_sql(connection.vendor), _db_values(_SUMMARY_FIELDS, values))
 
 
-def record_history(events: Sequence[Any], chunk: int = 200) -> None:
+def record_history(events: Sequence[Any]) -> None:
     """Add one history row per event; rows already there are left as they are."""
+    # As many rows per statement as the database takes parameters (999 on older SQLite).
+    chunk = max(1, connection.ops.bulk_batch_size(_HISTORY_FIELDS, events))
     with connection.cursor() as cursor:
         for start in range(0, len(events), chunk):
             part = events[start : start + chunk]

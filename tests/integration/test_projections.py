@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import sqlite3
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from orders.tracker import OrderTracker
 from projections.models import OrderEvent, OrderSummary, ProjectionPosition
@@ -126,3 +129,27 @@ def test_a_nul_character_reported_by_a_task_does_not_stop_projection(
     assert OrderSummary.objects.get(order_id=order_id).message == "bad\ufffdbyte"
     rebuild(tracker)
     assert OrderSummary.objects.get(order_id=order_id).version == 3
+
+
+@pytest.fixture
+def oldest_sqlite_parameter_limit() -> Iterator[None]:
+    """SQLite as built before 3.32: at most 999 parameters per statement."""
+    if connection.vendor != "sqlite":
+        pytest.skip("a limit of SQLite's")
+    connection.ensure_connection()
+    before = connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    yield
+    connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+
+
+def test_a_catch_up_batch_fits_in_older_sqlites_999_parameters(
+    tracker: OrderTracker, oldest_sqlite_parameter_limit: None
+) -> None:
+    listeners, tracker.listeners = tracker.listeners, []  # leave everything to the catch-up
+    order_id = tracker.place("import", {}, owner=None)
+    tracker.start(order_id, "w")
+    for percent in range(1, 499):
+        tracker.progress(order_id, percent // 5)
+    tracker.listeners = listeners
+    assert catch_up(tracker, batch=500) == 500
+    assert OrderEvent.objects.filter(order_id=order_id).count() == 500
