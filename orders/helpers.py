@@ -181,6 +181,13 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
     return run
 
 
+def _length(items: range) -> int | None:
+    try:
+        return len(items)
+    except OverflowError:  # longer than sys.maxsize: len() cannot tell, the length was given
+        return None
+
+
 class ProgressItems(Generic[T]):
     """Iterate ``iterable`` and report the order's progress as items are consumed.
 
@@ -218,7 +225,7 @@ class ProgressItems(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         self._ran_out = False
         self._last_write = time.monotonic()  # the interval also runs from the start
-        if type(self.iterable) is range and len(self.iterable) == self.length:
+        if type(self.iterable) is range and _length(self.iterable) == self.length:
             chunks = cast(Iterator[Iterable[T]], self._range_chunks(self.iterable))
         else:
             chunks = self._chunks(iter(self.iterable))

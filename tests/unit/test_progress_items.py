@@ -117,3 +117,9 @@ def test_every_whole_percent_reached_is_reported_once(order: OrderHandle, length
     percents = [p for p, _ in progress_events(order)]
     expected = sorted({(i * 100) // length for i in range(1, length + 1)} - {0})
     assert percents == expected
+
+
+def test_a_range_too_long_for_len_works_with_its_length_given(order: OrderHandle) -> None:
+    huge = 10**20
+    items = iter(ProgressItems(order, range(huge), length=huge, min_interval=0))
+    assert [next(items) for _ in range(3)] == [0, 1, 2]
