@@ -24,7 +24,9 @@ from tests.services import (
     wait_for_port,
 )
 
-REDIS_DB = 13
+# Redis database the production stack flushes and uses as its broker; two test runs at once
+# on one machine (two checkouts) each need their own.
+REDIS_DB = int(os.environ.get("ASYNC_REST_TEST_REDIS_DB", "13"))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
