@@ -23,11 +23,11 @@ from api import idempotency, schema
 from api.permissions import can_see, owner_of
 from api.problems import Problem
 from api.representations import event_representation, is_staff, order_representation
-from orders import dispatch
-from orders.domain import OrderClosedError
-from orders.runtime import get_tracker
-from orders.services import cancel_order, place_order
-from orders.tracker import OrderNotFoundError
+from orders.application import dispatch
+from orders.application.services import cancel_order, place_order
+from orders.application.tracker import OrderNotFoundError
+from orders.domain.order import OrderClosedError
+from orders.infrastructure.runtime import get_tracker
 from projections.models import OrderEvent, OrderSummary
 from projections.projector import summary_fields
 from projections.reading import find_summary

@@ -15,7 +15,7 @@ from uuid import UUID
 from bench import support
 
 if TYPE_CHECKING:
-    from orders.tracker import OrderTracker
+    from orders.application.tracker import OrderTracker
 
 TARGET = 1000.0  # events per second
 
@@ -41,8 +41,8 @@ def setup_django(db: str, var_dir: Path) -> None:
 
 
 def make_tracker(url: str, variant: str) -> OrderTracker:
-    from orders.runtime import build_tracker, event_store_env
-    from orders.tracker import OrderTracker
+    from orders.application.tracker import OrderTracker
+    from orders.infrastructure.runtime import build_tracker, event_store_env
 
     if variant == "save-stock":
         env = event_store_env(url, create_table=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench import support
-from orders import helpers
-from orders.helpers import OrderHandle, ProgressItems
-from orders.runtime import build_tracker
-from orders.tracker import OrderTracker
+from orders import task_api as helpers
+from orders.application.tracker import OrderTracker
+from orders.infrastructure.runtime import build_tracker
+from orders.task_api import OrderHandle, ProgressItems
 
 MAX_EVENTS = 200
 MAX_SLOWDOWN = 1.10

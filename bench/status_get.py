@@ -44,7 +44,7 @@ def prepare(db: str, var_dir: Path, fill: int) -> dict[str, str]:
     from rest_framework.authtoken.models import Token
 
     from bench.baseline.models import TaskResult
-    from orders.runtime import get_tracker, set_tracker
+    from orders.infrastructure.runtime import get_tracker, set_tracker
     from projections.models import OrderSummary
 
     user = User.objects.create_user("bench", password=None)

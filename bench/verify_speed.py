@@ -32,7 +32,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from orders.runtime import build_tracker, set_tracker
+    from orders.infrastructure.runtime import build_tracker, set_tracker
     from projections.audit import order_ids_in_store, verify
     from tests.services import fresh_postgres_database
 

@@ -18,7 +18,7 @@ app.autodiscover_tasks()
 @worker_process_init.connect
 def _fresh_tracker_after_fork(**_: Any) -> None:
     # A connection pool opened before fork hangs in the children: start clean.
-    from orders.runtime import set_tracker
+    from orders.infrastructure.runtime import set_tracker
 
     set_tracker(None)
 

@@ -1,1 +1,1 @@
-"""Orders: the Order aggregate, its tracker application, dispatcher and task helpers."""
+"""Orders: the domain, the tracker application, its infrastructure, launchers, the task API."""

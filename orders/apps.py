@@ -7,7 +7,7 @@ from django.db.models.signals import post_migrate
 
 
 def _create_event_tables(sender: AppConfig, **kwargs: Any) -> None:
-    from orders.runtime import create_event_tables
+    from orders.infrastructure.runtime import create_event_tables
 
     create_event_tables()
 

@@ -25,11 +25,11 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from orders.dispatch import UnknownResourceError
-from orders.domain import TERMINAL, Status
-from orders.runtime import get_tracker
-from orders.services import place_order
-from orders.tracker import OrderNotFoundError
+from orders.application.dispatch import UnknownResourceError
+from orders.application.services import place_order
+from orders.application.tracker import OrderNotFoundError
+from orders.domain.order import TERMINAL, Status
+from orders.infrastructure.runtime import get_tracker
 from projections.models import OrderEvent, OrderSummary
 from projections.projector import summary_fields
 

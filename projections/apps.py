@@ -9,7 +9,7 @@ class ProjectionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from orders.runtime import add_saved_listener
+        from orders.infrastructure.runtime import add_saved_listener
         from projections.projector import project_saved
 
         # Read-your-writes: the process that appends an event updates the read

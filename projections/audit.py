@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from orders.domain import Order, event_fields, event_type, recorded_hash_is_intact
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
+from orders.domain.order import Order, event_fields, event_type, recorded_hash_is_intact
 from projections.models import OrderEvent, OrderSummary
 from projections.projector import summary_fields
 

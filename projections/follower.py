@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 
-from orders.runtime import get_tracker
-from orders.supervision import cutoff, reap, relay
+from orders.application.supervision import cutoff, reap, relay
+from orders.infrastructure.runtime import get_tracker
 from projections.models import OrderSummary
 from projections.projector import catch_up
 

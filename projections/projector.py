@@ -10,8 +10,8 @@ from uuid import UUID
 
 from django.db import connection, transaction
 
-from orders.domain import Order, event_fields, event_type
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
+from orders.domain.order import Order, event_fields, event_type
 from projections.models import OrderEvent, OrderSummary, ProjectionPosition
 
 log = logging.getLogger(__name__)

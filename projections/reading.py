@@ -8,8 +8,8 @@ from uuid import UUID
 
 from django.db import connection
 
-from orders.runtime import get_tracker
-from orders.tracker import OrderNotFoundError
+from orders.application.tracker import OrderNotFoundError
+from orders.infrastructure.runtime import get_tracker
 from projections.models import OrderSummary
 from projections.projector import project_saved
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orders.runtime import build_tracker, set_tracker
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
+from orders.infrastructure.runtime import build_tracker, set_tracker
 
 
 @pytest.fixture

@@ -10,6 +10,6 @@ class BaselineConfig(AppConfig):
 
     def ready(self) -> None:
         from bench.baseline.tasks import RESOURCE_NAME, bench_noop
-        from orders.dispatch import register
+        from orders.application.dispatch import register
 
         register(RESOURCE_NAME, bench_noop)

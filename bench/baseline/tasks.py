@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders.helpers import OrderHandle, order_task
+from orders.task_api import OrderHandle, order_task
 
 RESOURCE_NAME = "bench-noop"
 RESOURCE_URL = "/bench/constant/"

@@ -10,7 +10,7 @@ class PizzeriaConfig(AppConfig):
 
     def ready(self) -> None:
         from examples.pizzeria.tasks import cook_pizza
-        from orders.dispatch import register
+        from orders.application.dispatch import register
 
         register("regina", cook_pizza)
         register("margherita", cook_pizza)

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.urls import reverse
 
 from examples.pizzeria.models import Pizza
-from orders.helpers import OrderHandle, ProgressItems, fail_on_error, order_task
+from orders.task_api import OrderHandle, ProgressItems, fail_on_error, order_task
 
 
 class OutOfIngredientsError(RuntimeError):

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from orders import dispatch
-from orders.helpers import OrderHandle, order_task
+from orders.application import dispatch
+from orders.task_api import OrderHandle, order_task
 
 
 class HeldLauncher:

@@ -17,7 +17,7 @@ from uuid import UUID
 import pytest
 from django.contrib.auth.models import User
 
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
 from tests.services import ROOT, unavailable
 
 pytestmark = pytest.mark.services

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
 from tests.e2e.conftest import HeldLauncher
 
 PROBLEM = "application/problem+json"

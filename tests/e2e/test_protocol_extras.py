@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.models import IdempotencyKey
-from orders.runtime import set_tracker
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
+from orders.infrastructure.runtime import set_tracker
 from tests.e2e.conftest import HeldLauncher
 from tests.e2e.test_order_api import assert_problem, order_url, place
 

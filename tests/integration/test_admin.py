@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from orders import dispatch
-from orders.tracker import OrderTracker
+from orders.application import dispatch
+from orders.application.tracker import OrderTracker
 from projections import admin as order_admin
 from projections.models import OrderSummary
 

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from orders.domain import Status
-from orders.persistence import OrderedPostgresRecorder
-from orders.runtime import build_tracker
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
+from orders.domain.order import Status
+from orders.infrastructure.postgres import OrderedPostgresRecorder
+from orders.infrastructure.runtime import build_tracker
 from tests.services import fresh_postgres_database, require_postgres
 
 
@@ -42,7 +42,7 @@ def tracker(store_url: str) -> Iterator[OrderTracker]:
 
 
 def _env(url: str) -> dict[str, str]:
-    from orders.runtime import event_store_env
+    from orders.infrastructure.runtime import event_store_env
 
     return event_store_env(url)
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
 from projections.models import OrderEvent, OrderSummary, ProjectionPosition
 from projections.projector import catch_up, project_saved, rebuild
 

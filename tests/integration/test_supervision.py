@@ -8,11 +8,11 @@ from uuid import UUID
 
 import pytest
 
-from orders import dispatch
-from orders.domain import Status
-from orders.services import launch_order, place_order
-from orders.supervision import WORKER_LOST
-from orders.tracker import OrderTracker
+from orders.application import dispatch
+from orders.application.services import launch_order, place_order
+from orders.application.supervision import WORKER_LOST
+from orders.application.tracker import OrderTracker
+from orders.domain.order import Status
 from projections.follower import supervise_once
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from orders import dispatch
+from orders.application import dispatch
 
 
 @pytest.fixture

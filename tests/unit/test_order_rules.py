@@ -7,7 +7,7 @@ from eventsourcing.utils import resolve_topic
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.domain import (
+from orders.domain.order import (
     EVENT_CLASSES,
     TERMINAL,
     CancelRequestedError,

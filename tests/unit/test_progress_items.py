@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from orders.helpers import OrderHandle, ProgressItems
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
+from orders.task_api import OrderHandle, ProgressItems
 
 
 @pytest.fixture

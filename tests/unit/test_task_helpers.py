@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from orders.domain import Status
-from orders.helpers import OrderHandle, fail_on_error, order_task
-from orders.tracker import OrderTracker
+from orders.application.tracker import OrderTracker
+from orders.domain.order import Status
+from orders.task_api import OrderHandle, fail_on_error, order_task
 
 
 class OutOfDoughError(RuntimeError):

@@ -8,8 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from orders.domain import CancelRequestedError, OrderClosedError, Status
-from orders.tracker import OrderNotFoundError, OrderTracker
+from orders.application.tracker import OrderNotFoundError, OrderTracker
+from orders.domain.order import CancelRequestedError, OrderClosedError, Status
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from orders.domain import event_fields, event_type
-from orders.runtime import get_tracker
-from orders.tracker import OrderNotFoundError
+from orders.application.tracker import OrderNotFoundError
+from orders.domain.order import event_fields, event_type
+from orders.infrastructure.runtime import get_tracker
 from projections.audit import event_record, order_ids_in_store, state_record, verify
 from projections.models import OrderSummary
 

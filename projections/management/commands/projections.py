@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
-from orders.runtime import get_tracker
+from orders.infrastructure.runtime import get_tracker
 from projections.follower import follow
 from projections.projector import _position, catch_up, rebuild
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-log = logging.getLogger(__name__)
+from orders.queues.celery import CeleryLauncher, is_celery_task
+from orders.queues.inline import InlineLauncher
 
 
 class UnknownResourceError(LookupError):
@@ -25,27 +25,6 @@ class Launcher(Protocol):
     def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None: ...
 
 
-class CeleryLauncher:
-    """Sends the task to Celery with the order id and the dispatch id as arguments."""
-
-    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
-        task.apply_async(args=[str(order_id), dispatch_id])
-
-
-class InlineLauncher:
-    """Runs a plain callable at once, in this process (tests, scripts).
-
-    Like a queue, it does not hand the task's error to whoever placed the order: the
-    task helpers have already recorded it on the order.
-    """
-
-    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
-        try:
-            task(str(order_id), dispatch_id)
-        except Exception:
-            log.exception("inline task for order %s raised", order_id)
-
-
 @dataclass(frozen=True)
 class Registration:
     resource_name: str
@@ -57,11 +36,8 @@ _registry: dict[str, Registration] = {}
 
 
 def default_launcher(task: Any) -> Launcher:
-    # Anything with apply_async is a Celery task; an RQ launcher would test for
-    # its own marker here, and nothing else in the project needs to change.
-    if hasattr(task, "apply_async"):
-        return CeleryLauncher()
-    return InlineLauncher()
+    """Celery for a Celery task, else the task runs inline; other queues pass ``launcher=``."""
+    return CeleryLauncher() if is_celery_task(task) else InlineLauncher()
 
 
 def register(
@@ -82,10 +58,6 @@ def registration(resource_name: str) -> Registration:
         return _registry[resource_name]
     except KeyError:
         raise UnknownResourceError(resource_name) from None
-
-
-def registered_names() -> list[str]:
-    return sorted(_registry)
 
 
 def launch(resource_name: str, order_id: UUID, dispatch_id: str) -> None:

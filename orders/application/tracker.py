@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
-from orders.domain import CancelRequestedError, Order, OrderError
+from orders.domain.order import CancelRequestedError, Order, OrderError
 
 log = logging.getLogger(__name__)
 

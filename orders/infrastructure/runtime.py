@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from urllib.parse import unquote, urlparse
 
-from orders.tracker import OrderTracker, SavedListener
+from orders.application.tracker import OrderTracker, SavedListener
 
 _lock = threading.Lock()
 _tracker: OrderTracker | None = None
@@ -47,7 +47,7 @@ def event_store_env(url: str, *, create_table: bool = False) -> dict[str, str]:
             POSTGRES_PASSWORD=unquote(parsed.password or ""),
             # One statement per save that keeps commits in notification order
             # (orders/persistence.py); eventsourcing's stored function does not.
-            APPLICATION_RECORDER_TOPIC="orders.persistence:OrderedPostgresRecorder",
+            APPLICATION_RECORDER_TOPIC="orders.infrastructure.postgres:OrderedPostgresRecorder",
             POSTGRES_ENABLE_DB_FUNCTIONS="n",
             POSTGRES_POOL_SIZE=query.get("pool_size", "5"),
             POSTGRES_CONNECT_TIMEOUT=query.get("connect_timeout", "5"),

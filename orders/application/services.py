@@ -9,9 +9,9 @@ from uuid import UUID
 
 from django.db import transaction
 
-from orders import dispatch
-from orders.domain import Order
-from orders.runtime import get_tracker
+from orders.application import dispatch
+from orders.domain.order import Order
+from orders.infrastructure.runtime import get_tracker
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from orders.domain import Order, Status
-from orders.runtime import get_tracker
-from orders.services import launch_order
-from orders.tracker import OrderNotFoundError
+from orders.application.services import launch_order
+from orders.application.tracker import OrderNotFoundError
+from orders.domain.order import Order, Status
+from orders.infrastructure.runtime import get_tracker
 
 log = logging.getLogger(__name__)
 

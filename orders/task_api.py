@@ -14,15 +14,15 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
-from orders.domain import (
+from orders.application.tracker import OrderTracker
+from orders.domain.order import (
     CancelRequestedError,
     DuplicateDeliveryError,
     Order,
     OrderClosedError,
     Status,
 )
-from orders.runtime import get_tracker
-from orders.tracker import OrderTracker
+from orders.infrastructure.runtime import get_tracker
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The application: the tracker, placing and launching orders, the registry, supervision."""

@@ -1,0 +1,1 @@
+"""The order domain: the aggregate and its events, the shape of its state, a context's rules."""

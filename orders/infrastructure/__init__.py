@@ -1,0 +1,1 @@
+"""Infrastructure: the event store (its URL, the PostgreSQL recorder), this process's tracker."""

@@ -1,0 +1,1 @@
+"""Launchers: how an order's task is handed to a queue (Celery), or run in this process."""
