@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework.request import Request
 
-from projections.models import OrderEvent, OrderSummary
+from orders.domain.state import OrderState
 
 STAFF_ONLY_FIELDS = ("traceback",)
 
@@ -28,7 +28,7 @@ def _orders_path() -> str:
     return reverse("api:orders")
 
 
-def order_representation(request: Request, summary: OrderSummary) -> dict[str, Any]:
+def order_representation(request: Request, summary: OrderState) -> dict[str, Any]:
     order_id = str(summary.order_id)
     self_url = f"{request.scheme}://{request.get_host()}{_orders_path()}{order_id}/"
     body: dict[str, Any] = {
@@ -59,14 +59,15 @@ def order_representation(request: Request, summary: OrderSummary) -> dict[str, A
     return body
 
 
-def event_representation(request: Request, row: OrderEvent) -> dict[str, Any]:
-    data = dict(row.data)
+def event_representation(request: Request, row: dict[str, Any]) -> dict[str, Any]:
+    """One history row (``projections.selectors.history``) as the client sees it."""
+    data = dict(row["data"])
     if not is_staff(request):
         for name in STAFF_ONLY_FIELDS:
             data.pop(name, None)
     return {
-        "version": row.version,
-        "type": row.type,
-        "timestamp": row.timestamp.isoformat(),
+        "version": row["version"],
+        "type": row["type"],
+        "timestamp": row["timestamp"].isoformat(),
         **data,
     }

@@ -27,10 +27,9 @@ from orders.application import dispatch
 from orders.application.services import cancel_order, place_order
 from orders.application.tracker import OrderNotFoundError
 from orders.domain.order import OrderClosedError
+from orders.domain.state import OrderState, state_of
 from orders.infrastructure.runtime import get_tracker
-from projections.models import OrderEvent, OrderSummary
-from projections.projector import summary_fields
-from projections.reading import find_summary
+from projections.selectors import history, order_summary, orders_for, state_from_row
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -79,19 +78,19 @@ def _order_not_found(order_id: str) -> Problem:
     return Problem(404, "Not Found", f"No order {order_id}.", field="uuid")
 
 
-def visible_summary(request: Request, order_id: str) -> OrderSummary:
+def visible_summary(request: Request, order_id: str) -> OrderState:
     """The order's summary if it exists and the caller may see it; 404 otherwise."""
     try:
         uuid = UUID(order_id)
     except ValueError:
         raise _order_not_found(order_id) from None
-    summary = find_summary(uuid)
+    summary = order_summary(uuid)
     if summary is None or not can_see(request, summary.owner):
         raise _order_not_found(order_id)
     return summary
 
 
-def etag_of(summary: OrderSummary) -> str:
+def etag_of(summary: OrderState) -> str:
     # Changes exactly when the order's version does (replays carry their own version).
     return f'"{summary.order_id.hex}-{summary.version}"'
 
@@ -101,7 +100,7 @@ def not_modified(request: Request, etag: str) -> bool:
     return bool(header) and (etag in parse_etags(header) or parse_etags(header) == ["*"])
 
 
-def status_response(request: Request, summary: OrderSummary) -> Response:
+def status_response(request: Request, summary: OrderState) -> Response:
     """The poll's answer: 304 if unchanged, else 202 (+Retry-After), 201 (+Location) or 200."""
     etag = etag_of(summary)
     if not_modified(request, etag):
@@ -197,7 +196,7 @@ class PlaceOrderView(APIView):
             raise
         location = order_url(request, order_id)
         try:
-            summary = find_summary(order_id)
+            summary = order_summary(order_id)
             assert summary is not None
             body = order_representation(request, summary)
         except BaseException:
@@ -284,7 +283,7 @@ class OrderView(APIView):
             return self._replay(request, summary)
         return status_response(request, summary)
 
-    def _replay(self, request: Request, summary: OrderSummary) -> Response:
+    def _replay(self, request: Request, summary: OrderState) -> Response:
         tracker = get_tracker()
         version = self._requested_version(request, summary)
         try:
@@ -293,7 +292,7 @@ class OrderView(APIView):
             raise Problem(
                 400, "Bad Request", f"version must be 1 to {summary.version}.", "version"
             ) from None
-        replayed = OrderSummary(order_id=order.id, **summary_fields(order))
+        replayed = state_of(order)
         body = order_representation(request, replayed)
         body["replayed_version"] = order.version
         etag = etag_of(replayed)
@@ -302,7 +301,7 @@ class OrderView(APIView):
         return Response(body, status=200, headers={"ETag": etag})
 
     @staticmethod
-    def _requested_version(request: Request, summary: OrderSummary) -> int:
+    def _requested_version(request: Request, summary: OrderState) -> int:
         params = request.query_params
         if "version" in params:
             raw = params["version"]
@@ -361,7 +360,7 @@ class CancelOrderView(APIView):
                 f"The order is {summary.status}: only a queued or running order can be cancelled.",
                 "status",
             ) from None
-        summary = find_summary(summary.order_id) or summary
+        summary = order_summary(summary.order_id) or summary
         body = order_representation(request, summary)
         return Response(body, status=200 if order.is_terminal else 202)
 
@@ -393,25 +392,27 @@ class OrderListView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        rows = OrderSummary.objects.all()
-        if not is_staff(request):
-            rows = rows.filter(owner=owner_of(request))
         params = request.query_params
-        if "status" in params:
-            if params["status"] not in schema.STATUSES:
-                raise Problem(
-                    400, "Bad Request", f"status must be one of {schema.STATUSES}.", "status"
-                )
-            rows = rows.filter(status=params["status"])
-        if "resource" in params:
-            rows = rows.filter(resource_name=clean_text(params["resource"], "resource"))
-        for name, lookup in (("created_after", "created__gt"), ("created_before", "created__lt")):
-            if name in params:
-                rows = rows.filter(**{lookup: parse_moment(params[name], name)})
+        if "status" in params and params["status"] not in schema.STATUSES:
+            raise Problem(400, "Bad Request", f"status must be one of {schema.STATUSES}.", "status")
+        moments = {
+            name: parse_moment(params[name], name)
+            for name in ("created_after", "created_before")
+            if name in params
+        }
+        rows = orders_for(
+            owner_of(request),
+            everyone=is_staff(request),
+            status=params.get("status"),
+            resource=clean_text(params["resource"], "resource") if "resource" in params else None,
+            **moments,
+        )
         checked_page_size(request, OrderCursor.max_page_size)
         paginator = OrderCursor()
         page = paginator.paginate_queryset(rows, request, view=self) or []
-        return paginator.get_paginated_response([order_representation(request, s) for s in page])
+        return paginator.get_paginated_response(
+            [order_representation(request, state_from_row(row)) for row in page]
+        )
 
 
 class HistoryPagination(PageNumberPagination):
@@ -439,7 +440,7 @@ class OrderHistoryView(APIView):
     )
     def get(self, request: Request, order_id: str) -> Response:
         summary = visible_summary(request, order_id)
-        rows = OrderEvent.objects.filter(order_id=summary.order_id).order_by("version")
+        rows = history(summary.order_id)
         checked_page_size(request, HistoryPagination.max_page_size)
         paginator = HistoryPagination()
         page = paginator.paginate_queryset(rows, request, view=self) or []

@@ -41,8 +41,9 @@ def setup_django(db: str, var_dir: Path) -> None:
 
 
 def make_tracker(url: str, variant: str) -> OrderTracker:
+    from config.bootstrap import build_tracker
     from orders.application.tracker import OrderTracker
-    from orders.infrastructure.runtime import build_tracker, event_store_env
+    from orders.infrastructure.eventstore import event_store_env
 
     if variant == "save-stock":
         env = event_store_env(url, create_table=True)

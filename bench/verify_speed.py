@@ -32,7 +32,8 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from orders.infrastructure.runtime import build_tracker, set_tracker
+    from config.bootstrap import build_tracker
+    from orders.infrastructure.runtime import set_tracker
     from projections.audit import order_ids_in_store, verify
     from tests.services import fresh_postgres_database
 

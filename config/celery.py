@@ -27,7 +27,7 @@ def _fresh_tracker_after_fork(**_: Any) -> None:
 def _start_catch_up(**_: Any) -> None:
     # The safety net for read models: events written by a process that died before
     # projecting them are projected by this loop (idempotently, from a stored position).
-    from projections.follower import follow_in_background
+    from config.supervision import follow_in_background
 
     follow_in_background()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "orders",
     "projections",
     "api",
+    # The composition root (config/bootstrap.py), run by this app's ready().
+    "config.apps.AsyncRestConfig",
     "examples.pizzeria",
 ]
 
@@ -98,7 +101,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 MAX_CONTEXT_BYTES = int(os.environ.get("ASYNC_REST_MAX_CONTEXT_BYTES", str(64 * 1024)))
-ASYNC_REST: dict[str, object] = {
+ASYNC_REST: dict[str, Any] = {
     # Where the order event streams are kept: sqlite:///path, postgres://... or memory://
     "EVENTSTORE_URL": os.environ.get("EVENTSTORE_URL", f"sqlite:///{VAR_DIR / 'events.sqlite3'}"),
     # Demo only: let anonymous clients place and read (anonymous) orders.
@@ -118,6 +121,11 @@ ASYNC_REST: dict[str, object] = {
     "WORKER_LOST_AFTER": float(os.environ.get("ASYNC_REST_WORKER_LOST_AFTER", "3600")),
     # Seconds an Idempotency-Key is remembered (Stripe keeps them a day).
     "IDEMPOTENCY_TTL": float(os.environ.get("ASYNC_REST_IDEMPOTENCY_TTL", str(24 * 3600))),
+    # Recent orders each process keeps in memory: a command on one of them writes
+    # without reading the event store first.
+    "AGGREGATE_CACHE": int(os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000")),
+    # Fewest seconds between two progress events written by ProgressItems.
+    "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
 }
 # The whole request body is refused above this size (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096

@@ -1,4 +1,8 @@
-"""Task-side helpers: the order handle, ``order_task``, ``fail_on_error`` and ``ProgressItems``."""
+"""The public task API: what a task body sees of its order, and the helpers to report with.
+
+``order_task`` turns ``func(order)`` into a queue's task body; ``OrderHandle`` is the order
+as the task sees it; ``fail_on_error`` and ``ProgressItems`` report failures and progress.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ import os
 import socket
 import time
 import traceback as tb
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
@@ -28,28 +33,52 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Fewest seconds between two progress events written by ProgressItems.
-DEFAULT_MIN_INTERVAL = float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2"))
+
+def default_min_interval() -> float:
+    """Fewest seconds between two progress events (``ASYNC_REST["PROGRESS_INTERVAL"]``)."""
+    from django.conf import settings
+
+    return float(settings.ASYNC_REST["PROGRESS_INTERVAL"])
 
 
 class OrderHandle:
-    """What a task sees of its order: its context, and the commands to report with."""
+    """What a task sees of its order: its context, its state, the commands to report with.
+
+    The state is read from the store once, when first asked for, and then kept up to
+    date from what each command answers (the order's state right after it), so a
+    task reads its order once, not at every look. ``refresh()`` reads it again, for
+    a task that wants to see what others did meanwhile (a cancel request is seen
+    anyway: the next progress report raises). The context is read-only.
+    """
 
     def __init__(self, order_id: UUID | str, tracker: OrderTracker | None = None) -> None:
         self.id = order_id if isinstance(order_id, UUID) else UUID(str(order_id))
         self.tracker = tracker or get_tracker()
+        self._state: Order | None = None
 
     @property
     def state(self) -> Order:
-        return self.tracker.get_order(self.id)
+        """The order as of the last command this handle ran (or the last refresh)."""
+        if self._state is None:
+            self._state = self.tracker.get_order(self.id)
+        return self._state
+
+    def refresh(self) -> Order:
+        self._state = self.tracker.get_order(self.id)
+        return self._state
 
     @property
-    def context(self) -> dict[str, Any]:
-        return dict(self.state.context)
+    def context(self) -> Mapping[str, Any]:
+        """The order's context, read-only (``dict(order.context)`` for a copy to change)."""
+        return MappingProxyType(self.state.context)
+
+    def _kept(self, state: Order) -> Order:
+        self._state = state
+        return state
 
     def start(self, worker: str | None = None, dispatch_id: str | None = None) -> Order:
         worker = worker or f"{socket.gethostname()}:{os.getpid()}"
-        return self.tracker.start(self.id, worker, dispatch_id)
+        return self._kept(self.tracker.start(self.id, worker, dispatch_id))
 
     def progress(
         self,
@@ -58,10 +87,17 @@ class OrderHandle:
         current: int | None = None,
         total: int | None = None,
     ) -> Order:
-        return self.tracker.progress(self.id, percent, message, current, total)
+        return self._kept(self.tracker.progress(self.id, percent, message, current, total))
 
     def complete(self, resource_url: str) -> Order:
-        return self.tracker.complete(self.id, resource_url=resource_url)
+        return self._kept(self.tracker.complete(self.id, resource_url=resource_url))
+
+    def confirm_cancelled(self, reason: str) -> Order:
+        return self._kept(self.tracker.confirm_cancelled(self.id, reason))
+
+    def record_retry(self, reason: str) -> Order:
+        """Record ``Retried``: this attempt failed and the queue will run the task again."""
+        return self._kept(self.tracker.retry(self.id, reason))
 
     def retry(
         self, reason: str, countdown: float | None = None, exc: BaseException | None = None
@@ -77,18 +113,19 @@ class OrderHandle:
         if task is None:
             raise RuntimeError("order.retry() works inside a running Celery task")
         if task.max_retries is None or task.request.retries < task.max_retries:
-            self.tracker.retry(self.id, reason)
+            self.record_retry(reason)
         raise task.retry(exc=exc, countdown=countdown)
 
     def fail(self, message: str, error_type: str = "", traceback: str = "") -> Order:
-        return self.tracker.fail(self.id, message, error_type, traceback)
+        return self._kept(self.tracker.fail(self.id, message, error_type, traceback))
 
     def __repr__(self) -> str:
         return f"<OrderHandle {self.id}>"
 
 
 def _record_failure(order: OrderHandle, message: str, exc: BaseException) -> None:
-    if order.state.is_terminal:
+    # Read again: on this rare path, what another process did (a cancel) must count.
+    if order.refresh().is_terminal:
         return
     text = "".join(tb.format_exception(type(exc), exc, exc.__traceback__))
     order.fail(message, error_type=type(exc).__name__, traceback=text)
@@ -154,20 +191,21 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
         try:
             result = func(order)
         except CancelRequestedError:
-            if not order.state.is_terminal:
-                order.tracker.confirm_cancelled(order.id, "Cancelled while running")
+            if not order.refresh().is_terminal:
+                order.confirm_cancelled("Cancelled while running")
             return
         except Exception as exc:
             if not _will_be_retried(exc):
                 _record_failure(order, str(exc) or type(exc).__name__, exc)
-            elif order.state.status is Status.RUNNING:  # not yet recorded by order.retry()
-                order.tracker.retry(order.id, str(exc) or type(exc).__name__)
+            elif order.refresh().status is Status.RUNNING:  # not yet recorded by order.retry()
+                order.record_retry(str(exc) or type(exc).__name__)
             raise
-        if order.state.is_terminal:
+        if order.state.is_terminal:  # the body ended it through this handle
             return
         if isinstance(result, str) and result:
-            order.complete(resource_url=result)
-        else:
+            with suppress(OrderClosedError):  # ended meanwhile, by a cancel or another way
+                order.complete(resource_url=result)
+        elif not order.refresh().is_terminal:
             order.fail(
                 f"task {func.__name__} returned without completing the order",
                 error_type="IncompleteOrder",
@@ -214,7 +252,7 @@ class ProgressItems(Generic[T]):
         self.iterable = iterable
         self.length = length
         self.message = message
-        self.min_interval = DEFAULT_MIN_INTERVAL if min_interval is None else min_interval
+        self.min_interval = default_min_interval() if min_interval is None else min_interval
         self.consumed = 0
         self.written: list[int] = []
         self._last_write = -math.inf

@@ -28,10 +28,10 @@ from django.utils.safestring import SafeString, mark_safe
 from orders.application.dispatch import UnknownResourceError
 from orders.application.services import place_order
 from orders.application.tracker import OrderNotFoundError
-from orders.domain.order import TERMINAL, Status
+from orders.domain.order import TERMINAL, Order, Status
+from orders.domain.state import progress_after, state_of
 from orders.infrastructure.runtime import get_tracker
 from projections.models import OrderEvent, OrderSummary
-from projections.projector import summary_fields
 
 # At most this many orders are re-run by one action: "select all 100,000" followed by a
 # misclick must not launch a hundred thousand tasks.
@@ -175,22 +175,6 @@ class ProgressChart:
 # A failure's fields that the timeline shows on their own: the message first, the
 # traceback folded away.
 _FAILURE_FIELDS = {"message", "traceback"}
-
-
-def progress_after(event_type: str, data: dict[str, Any], before: int) -> int:
-    """The order's progress right after an event, from the event alone.
-
-    The read model keeps events, not the state after each one; this follows the
-    aggregate's mutators (a new attempt starts from zero, completion is 100) so that
-    the chart needs no replay from the event store.
-    """
-    if event_type in ("Queued", "Started"):
-        return 0
-    if event_type == "Progressed":
-        return int(data.get("percent") or 0)
-    if event_type == "Completed":
-        return 100
-    return before
 
 
 def build_timeline(events: Sequence[OrderEvent], replay_url: Any) -> list[TimelineEntry]:
@@ -624,10 +608,10 @@ class OrderSummaryAdmin(admin.ModelAdmin):
             order = tracker.get_order(order_id, version=version)
         except OrderNotFoundError:
             raise Http404(f"order {order_id} has no version {version}") from None
-        state = summary_fields(order)
+        state = _shown_state(order)
         before: dict[str, Any] = {}
         if version > 1:
-            before = summary_fields(tracker.get_order(order_id, version=version - 1))
+            before = _shown_state(tracker.get_order(order_id, version=version - 1))
         rows = [
             (name, display_value(value), version > 1 and before.get(name) != value)
             for name, value in state.items()
@@ -697,6 +681,11 @@ class OrderSummaryAdmin(admin.ModelAdmin):
                 f"{count} {noun} not re-run: resource {resource!r} is no longer registered.",
                 messages.ERROR,
             )
+
+
+def _shown_state(order: Order) -> dict[str, Any]:
+    # The replay page names the order in its title: its id is not one of the rows.
+    return {k: v for k, v in state_of(order).as_dict().items() if k != "order_id"}
 
 
 def rerun_orders(rows: Iterable[OrderSummary]) -> tuple[list[UUID], Counter[str]]:

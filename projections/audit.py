@@ -10,7 +10,7 @@ from uuid import UUID
 from orders.application.tracker import OrderTracker
 from orders.domain.order import Order, event_fields, event_type, recorded_hash_is_intact
 from projections.models import OrderEvent, OrderSummary
-from projections.projector import summary_fields
+from projections.projector import summary_values
 
 
 def event_record(domain_event: Any) -> dict[str, Any]:
@@ -30,11 +30,9 @@ def event_record(domain_event: Any) -> dict[str, Any]:
 
 def state_record(order: Order) -> dict[str, Any]:
     """The order's state (as the read model would hold it), JSON-ready."""
-    state = summary_fields(order)
-    return {
-        "order_id": str(order.id),
-        **{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in state.items()},
-    }
+    state = summary_values(order)
+    state["order_id"] = str(order.id)
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in state.items()}
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def verify_read_models(order: Order, events: list[Any]) -> list[Finding]:
     row = OrderSummary.objects.filter(order_id=order.id).values().first()
     if row is None:
         return [Finding(order.id, "drifted", "no summary row in the read model")]
-    expected = summary_fields(order)
+    expected = summary_values(order)
     drifted = sorted(k for k, v in expected.items() if row.get(k) != v)
     if drifted:
         details = ", ".join(f"{k}: read model {row.get(k)!r} != stream {expected[k]!r}"

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from orders.application.tracker import OrderTracker
 from orders.domain.order import Order, event_fields, event_type
+from orders.domain.state import state_of
 from projections.models import OrderEvent, OrderSummary, ProjectionPosition
 
 log = logging.getLogger(__name__)
@@ -34,33 +35,9 @@ def storable(value: Any) -> Any:
     return value
 
 
-def summary_fields(order: Order) -> dict[str, Any]:
-    """The summary row of an order, taken from its state (so no rule is written twice)."""
-    return storable(_summary_fields(order))
-
-
-def _summary_fields(order: Order) -> dict[str, Any]:
-    return {
-        "resource_name": order.resource_name,
-        "status": str(order.status),
-        "progress": order.progress,
-        "message": order.message or "",
-        "current": order.current,
-        "total": order.total,
-        "resource_url": order.resource_url or "",
-        "context": order.context,
-        "owner": order.owner,
-        "worker": order.worker or "",
-        "attempt": order.attempt,
-        "dispatched": order.dispatched,
-        "cancel_requested": order.cancel_requested,
-        "error_type": order.error_type or "",
-        "traceback": order.traceback or "",
-        "created": order.created_on,
-        "updated": order.modified_on,
-        "version": order.version,
-        "chain_hash": order.chain_hash,
-    }
+def summary_values(order: Order) -> dict[str, Any]:
+    """The summary row of an order: its state, storable."""
+    return storable(state_of(order).as_dict())
 
 
 def history_fields(domain_event: Any) -> dict[str, Any]:
@@ -115,7 +92,7 @@ def _db_values(fields: Sequence[Any], values: dict[str, Any]) -> list[Any]:
 
 def upsert_summary(order: Order) -> None:
     """Write the order's summary unless the row is already at this version or newer."""
-    values = {"order_id": order.id, **summary_fields(order)}
+    values = summary_values(order)
     with connection.cursor() as cursor:
         cursor.execute(_upsert_summary_sql(connection.vendor), _db_values(_SUMMARY_FIELDS, values))
 
@@ -140,7 +117,8 @@ def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) ->
         upsert_summary(order)
 
 
-def _position() -> int:
+def position() -> int:
+    """How far the catch-up pass has followed the notification log."""
     row, _ = ProjectionPosition.objects.get_or_create(name=POSITION_NAME)
     return row.position
 
@@ -163,7 +141,7 @@ def catch_up(
     only when it is behind the newest event seen for its order.
     """
     seen = 0
-    for position, events in tracker.event_batches(_position() + 1, batch):
+    for reached, events in tracker.event_batches(position() + 1, batch):
         newest: dict[UUID, int] = {}
         for e in events:
             newest[e.originator_id] = max(newest.get(e.originator_id, 0), e.originator_version)
@@ -177,7 +155,7 @@ def catch_up(
             for order_id, version in newest.items():
                 if current.get(order_id, 0) < version:
                     upsert_summary(tracker.get_order(order_id))
-            _advance(position)
+            _advance(reached)
         seen += len(events)
         if on_batch:
             on_batch(len(events))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from config.bootstrap import build_tracker
 from orders.application.tracker import OrderTracker
-from orders.infrastructure.runtime import build_tracker, set_tracker
+from orders.infrastructure.runtime import set_tracker
 
 
 @pytest.fixture

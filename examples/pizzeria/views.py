@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from api.permissions import can_see
 from api.problems import Problem
 from examples.pizzeria.models import Pizza
-from projections.models import OrderSummary
+from projections.selectors import order_summary
 
 
 class PizzaView(APIView):
@@ -19,12 +19,8 @@ class PizzaView(APIView):
     @extend_schema(exclude=True)  # the demo's own resource, not part of the order API
     def get(self, request: Request, pk: int) -> Response:
         pizza = Pizza.objects.filter(pk=pk).first()
-        owner = (
-            OrderSummary.objects.filter(order_id=pizza.order_id).values_list("owner", flat=True)
-            if pizza
-            else []
-        )
-        if pizza is None or not owner or not can_see(request, owner[0]):
+        order = order_summary(pizza.order_id) if pizza else None
+        if pizza is None or order is None or not can_see(request, order.owner):
             raise Problem(404, "Not Found", f"No pizza {pk}.")
         return Response(
             {

@@ -107,9 +107,12 @@ class OrderTracker(Application[UUID]):
     # Environment variable: how many recent orders each process keeps in memory.
     LATEST_ORDERS_MAXSIZE = "LATEST_ORDERS_MAXSIZE"
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, listeners: Sequence[SavedListener] = ()
+    ) -> None:
         super().__init__(env)
-        self.listeners: list[SavedListener] = []
+        # Called after each save, in order (the read-model projection, in production).
+        self.listeners: list[SavedListener] = list(listeners)
         self.latest = LatestOrders(int(self.env.get(self.LATEST_ORDERS_MAXSIZE, "1000")))
 
     # ------------------------------------------------------------------ commands

@@ -93,7 +93,17 @@ class Order(Aggregate):
         def mutate(self, aggregate: Any) -> Any:
             aggregate = super().mutate(aggregate)
             aggregate.chain_hash = self.__dict__.get("hash", "")
+            aggregate.progress = self.progress_after(self.__dict__, aggregate.progress)
             return aggregate
+
+        @classmethod
+        def progress_after(cls, fields: dict[str, Any], before: int) -> int:
+            """The order's progress right after an event of this kind carrying ``fields``.
+
+            The one place the rule is written: the aggregate applies it, and so do the
+            admin's chart and ``orders history``, which read events, not states.
+            """
+            return before
 
     class Created(Event, Aggregate.Created):
         # The library derives this base on every aggregate and, with explicit topics,
@@ -116,12 +126,20 @@ class Order(Aggregate):
         attempt: int
         dispatch_id: str | None
 
+        @classmethod
+        def progress_after(cls, fields: dict[str, Any], before: int) -> int:
+            return 0  # each attempt does the work from the start
+
     class Progressed(Event):
         TOPIC = "async_rest.Order.Progressed"
         percent: int
         message: str | None
         current: int | None
         total: int | None
+
+        @classmethod
+        def progress_after(cls, fields: dict[str, Any], before: int) -> int:
+            return int(fields.get("percent") or 0)
 
     class Retried(Event):
         TOPIC = "async_rest.Order.Retried"
@@ -139,6 +157,10 @@ class Order(Aggregate):
     class Completed(Event):
         TOPIC = "async_rest.Order.Completed"
         resource_url: str
+
+        @classmethod
+        def progress_after(cls, fields: dict[str, Any], before: int) -> int:
+            return 100
 
     class Failed(Event):
         TOPIC = "async_rest.Order.Failed"
@@ -178,6 +200,11 @@ class Order(Aggregate):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @classmethod
+    def event_class(cls, event_type: str) -> type[Order.Event]:
+        """The event class of a short name ("Progressed"); KeyError for an unknown one."""
+        return _EVENTS_BY_TYPE[event_type]
 
     def _refuse_if_closed(self) -> None:
         if self.is_terminal:
@@ -282,14 +309,11 @@ class Order(Aggregate):
         self.attempt = attempt
         if dispatch_id is not None:
             self.dispatch_id = dispatch_id
-        # Each attempt does the work from the start: its progress starts from zero.
-        self.progress = 0
 
     @event(Progressed)
     def _progressed(
         self, percent: int, message: str | None, current: int | None, total: int | None
     ) -> None:
-        self.progress = percent
         if message is not None:
             self.message = message
         self.current = current
@@ -313,7 +337,6 @@ class Order(Aggregate):
     @event(Completed)
     def _completed(self, resource_url: str) -> None:
         self.status = Status.COMPLETED
-        self.progress = 100
         self.resource_url = resource_url
 
     @event(Failed)
@@ -324,7 +347,7 @@ class Order(Aggregate):
         self.traceback = traceback
 
 
-EVENT_CLASSES: tuple[type[Aggregate.Event], ...] = (
+EVENT_CLASSES: tuple[type[Order.Event], ...] = (
     Order.Queued,
     Order.Dispatched,
     Order.Started,
@@ -335,6 +358,10 @@ EVENT_CLASSES: tuple[type[Aggregate.Event], ...] = (
     Order.Completed,
     Order.Failed,
 )
+
+_EVENTS_BY_TYPE: dict[str, type[Order.Event]] = {
+    str(cls.TOPIC).rsplit(".", 1)[-1]: cls for cls in EVENT_CLASSES
+}
 
 # Fields the library keeps on every event; the rest is what the event says.
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}

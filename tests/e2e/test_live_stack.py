@@ -11,8 +11,8 @@ from uuid import UUID
 
 import pytest
 
+from config.bootstrap import build_tracker
 from orders.domain.order import Status
-from orders.infrastructure.runtime import build_tracker
 from tests.e2e.stack import LiveStack, embedded_stack, production_stack
 
 pytestmark = pytest.mark.services

@@ -11,8 +11,9 @@ from uuid import UUID
 import pytest
 from django.core.management import CommandError, call_command
 
+from config.bootstrap import build_tracker
 from orders.application.tracker import OrderTracker
-from orders.infrastructure.runtime import build_tracker, set_tracker
+from orders.infrastructure.runtime import set_tracker
 from projections.models import OrderSummary
 from tests.services import fresh_postgres_database, require_postgres
 

@@ -16,21 +16,26 @@ from eventsourcing.persistence import OperationalError
 
 from orders.application.tracker import OrderTracker
 from orders.domain.order import Status
+from orders.infrastructure.eventstore import event_store_env
 from orders.infrastructure.postgres import OrderedPostgresRecorder
-from orders.infrastructure.runtime import build_tracker
 from tests.services import fresh_postgres_database, require_postgres
+
+
+def create_tables(url: str) -> None:
+    # A bare tracker (no projection, no Django): spawned writer processes import this module.
+    OrderTracker(env=event_store_env(url, create_table=True)).close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'events.sqlite3'}"
-        build_tracker(url, create_table=True).close()
+        create_tables(url)
         yield url
         return
     require_postgres()
     with fresh_postgres_database() as url:
-        build_tracker(url, create_table=True).close()
+        create_tables(url)
         yield url
 
 
@@ -42,8 +47,6 @@ def tracker(store_url: str) -> Iterator[OrderTracker]:
 
 
 def _env(url: str) -> dict[str, str]:
-    from orders.infrastructure.runtime import event_store_env
-
     return event_store_env(url)
 
 
@@ -123,7 +126,7 @@ def test_processes_reporting_at_once_lose_no_event_and_leave_no_gap(
 def postgres_url() -> Iterator[str]:
     require_postgres()
     with fresh_postgres_database() as url:
-        build_tracker(url, create_table=True).close()
+        create_tables(url)
         yield url
 
 

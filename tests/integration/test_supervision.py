@@ -8,12 +8,12 @@ from uuid import UUID
 
 import pytest
 
+from config.supervision import supervise_once
 from orders.application import dispatch
 from orders.application.services import launch_order, place_order
 from orders.application.supervision import WORKER_LOST
 from orders.application.tracker import OrderTracker
 from orders.domain.order import Status
-from projections.follower import supervise_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -124,7 +124,7 @@ def test_nothing_is_appended_after_the_order_ended(running: Order, ending: str) 
 
 
 def test_every_event_class_has_a_stable_topic_that_resolves_to_it() -> None:
-    topics = [cls.TOPIC for cls in EVENT_CLASSES]  # type: ignore[attr-defined]
+    topics = [cls.TOPIC for cls in EVENT_CLASSES]
     assert all(t.startswith("async_rest.Order.") for t in topics)
     assert len(set(topics)) == len(topics)
     assert [resolve_topic(t) for t in topics] == list(EVENT_CLASSES)

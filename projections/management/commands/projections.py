@@ -8,9 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
+from config.supervision import follow
 from orders.infrastructure.runtime import get_tracker
-from projections.follower import follow
-from projections.projector import _position, catch_up, rebuild
+from projections.projector import catch_up, position, rebuild
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if action == "follow":
             follow(threading.Event(), interval)
             return
-        start = 0 if action == "rebuild" else _position()
+        start = 0 if action == "rebuild" else position()
         with tqdm(
             total=max(0, tracker.last_position() - start), unit="event", file=self.stderr._out
         ) as bar:

@@ -1,4 +1,10 @@
-"""A background loop in each worker: projection catch-up, then the relay and the reaper."""
+"""The workers' supervision loop: projection catch-up, relay, reaper, expired idempotency keys.
+
+Each Celery worker runs it in a background thread (``config.celery``); ``manage.py
+projections follow`` runs it in the foreground. It composes the read side (which orders
+look waiting or stuck), the application (relay and reap them from the event store's
+state) and the API's housekeeping, so it lives with the rest of the wiring.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,12 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import Q
 
+from api.idempotency import purge_expired
 from orders.application.supervision import cutoff, reap, relay
 from orders.infrastructure.runtime import get_tracker
-from projections.models import OrderSummary
 from projections.projector import catch_up
+from projections.selectors import silent_orders, waiting_orders
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +30,10 @@ def supervise_once() -> None:
     conf = settings.ASYNC_REST
     catch_up(get_tracker())
     not_sent, unstarted = float(conf["RELAY_AFTER"]), float(conf["REDISPATCH_AFTER"])
-    waiting = OrderSummary.objects.filter(
-        Q(status="queued", dispatched=False, updated__lt=cutoff(not_sent))
-        | Q(status="queued", dispatched=True, updated__lt=cutoff(unstarted))
-    ).values_list("order_id", flat=True)[:500]
-    relay(list(waiting), not_sent, unstarted)
+    relay(waiting_orders(cutoff(not_sent), cutoff(unstarted)), not_sent, unstarted)
     silent = float(conf["WORKER_LOST_AFTER"])
-    stuck = OrderSummary.objects.filter(status="running", updated__lt=cutoff(silent)).values_list(
-        "order_id", flat=True
-    )[:500]
-    reap(list(stuck), silent)
+    reap(silent_orders(cutoff(silent)), silent)
+    purge_expired()
 
 
 def follow(stop: threading.Event, interval: float | None = None) -> None:
@@ -50,12 +50,10 @@ def follow(stop: threading.Event, interval: float | None = None) -> None:
 
 
 def follow_in_background() -> threading.Event:
-    """Start the follower thread once per process; set the returned event to stop it."""
+    """Start the supervision thread once per process; set the returned event to stop it."""
     stop = threading.Event()
     if not _started.is_set():
         _started.set()
-        thread = threading.Thread(
-            target=follow, args=(stop,), name="projection-catch-up", daemon=True
-        )
+        thread = threading.Thread(target=follow, args=(stop,), name="supervision", daemon=True)
         thread.start()
     return stop
