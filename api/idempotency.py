@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from api.models import IdempotencyKey
 from api.problems import Problem
@@ -76,6 +80,51 @@ def claim(owner: str, key: str, print_: str) -> Claim:
             )
         return Claim(existing, replay=True)
     raise Problem(409, "Conflict", f"This {HEADER} is contended; retry later.", HEADER)
+
+
+def idempotent(
+    request: Request,
+    owner: str | None,
+    fingerprint_of: tuple[str, dict[str, Any]],
+    place: Callable[[], UUID],
+    answer: Callable[[UUID], Response],
+    locate: Callable[[UUID], str],
+) -> Response:
+    """Run ``place`` once per ``Idempotency-Key`` and answer every retry as the first time.
+
+    ``answer(order_id)`` builds the response; ``locate(order_id)`` is its Location, kept
+    on its own for when building the answer fails.
+
+    Without the header, it places and answers. With it: a retry of a request already
+    answered gets that answer again (``Idempotent-Replayed: true``); the key is freed if
+    nothing was placed; once the order is placed the key is kept, even if building the
+    answer fails, so that a retry finds that order instead of placing another.
+    """
+    key = request.headers.get(HEADER)
+    if key is None:
+        return answer(place())
+    from api.inputs import clean_text
+
+    taken = claim(owner or "anonymous", clean_text(key, HEADER), fingerprint(*fingerprint_of))
+    if taken.replay:
+        record = taken.record
+        return Response(
+            record.body,
+            status=record.status_code,
+            headers={"Location": record.location, "Idempotent-Replayed": "true"},
+        )
+    try:
+        order_id = place()
+    except BaseException:
+        release(taken.record)  # nothing was placed: the key is free
+        raise
+    try:
+        response = answer(order_id)
+    except BaseException:
+        remember(taken.record, 302, locate(order_id), {"uuid": str(order_id)})
+        raise
+    remember(taken.record, response.status_code, response["Location"], response.data)
+    return response
 
 
 def remember(record: IdempotencyKey, status_code: int, location: str, body: Any) -> None:

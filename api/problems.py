@@ -30,6 +30,18 @@ class Problem(exceptions.APIException):
         self.headers = headers or {}
 
 
+def order_not_found(order_id: str) -> Problem:
+    """The 404 for an order that does not exist, is malformed, or is someone else's."""
+    return Problem(404, "Not Found", f"No order {order_id}.", field="uuid")
+
+
+def context_rejected(exc: Exception) -> Problem:
+    """A context the domain refused: 413 when too large, else 400; both name ``context``."""
+    if getattr(exc, "too_large", False):
+        return Problem(413, "Content Too Large", str(exc), "context")
+    return Problem(400, "Bad Request", str(exc), "context")
+
+
 def problem_body(
     status_code: int, title: str, detail: str, instance: str, field: str | None = None
 ) -> dict[str, Any]:
@@ -84,7 +96,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     if is_unavailable(exc):
         # The database is away: say so, and when to retry, rather than a bare 500.
-        retry = "5"
+        from django.conf import settings
+
+        retry = str(settings.ASYNC_REST["RETRY_AFTER"])
         body = problem_body(
             503, "Service Unavailable", "The order store is unreachable; retry later.", instance
         )

@@ -1,18 +1,10 @@
-"""Serializers that describe the API's bodies for the OpenAPI schema (and validate input)."""
+"""The shapes of the API's answers, for the OpenAPI schema (input is in ``api.inputs``)."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-STATUSES = ["queued", "running", "completed", "failed", "cancelled"]
-
-
-class PlaceOrderRequest(serializers.Serializer):
-    context = serializers.DictField(required=False, help_text="Any JSON object; size-limited.")
-
-
-class CancelRequest(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+from api.inputs import STATUSES
 
 
 class Links(serializers.Serializer):

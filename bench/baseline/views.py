@@ -10,11 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.conditional import status_response
 from api.permissions import can_see
-from api.views import _order_not_found, status_response
+from api.problems import order_not_found
 from bench.baseline.models import TaskResult
+from orders.domain.state import FIELD_NAMES, OrderState
 from projections.models import OrderSummary
-from projections.reading import find_summary
+from projections.selectors import order_summary
 
 CONSTANT = {"status": "ok", "progress": 50}
 
@@ -44,40 +46,44 @@ class TaskResultView(APIView):
         )
 
 
-def find_summary_by_get(order_id: UUID) -> OrderSummary | None:
-    """``projections.reading.find_summary`` with ``.get()`` in place of ``.filter().first()``.
+def _state(row: OrderSummary) -> OrderState:
+    return OrderState(**{name: getattr(row, name) for name in FIELD_NAMES})
+
+
+def find_summary_by_get(order_id: UUID) -> OrderState | None:
+    """``projections.selectors.order_summary`` with ``.get()`` in place of its fixed SQL.
 
     ``.first()`` on an unordered queryset adds ``ORDER BY pk``, which Django compiles on
     every call; a primary-key lookup needs no ordering. Misses fall back to the project's
-    own ``find_summary`` (which projects an order found only in the event store).
+    own ``order_summary`` (which projects an order found only in the event store).
     """
     try:
-        return OrderSummary.objects.get(order_id=order_id)
+        return _state(OrderSummary.objects.get(order_id=order_id))
     except OrderSummary.DoesNotExist:
-        return find_summary(order_id)
+        return order_summary(order_id)
 
 
 _RAW_SQL = f'SELECT * FROM "{OrderSummary._meta.db_table}" WHERE "order_id" = %s'
 
 
-def find_summary_by_raw(order_id: UUID) -> OrderSummary | None:
-    """``find_summary`` with a fixed SQL string (``.raw()``): no per-request SQL compilation."""
+def find_summary_by_raw(order_id: UUID) -> OrderState | None:
+    """``order_summary`` through ``.raw()`` (the ORM maps the columns on every call)."""
     for summary in OrderSummary.objects.raw(_RAW_SQL, [order_id]):
-        return summary
-    return find_summary(order_id)
+        return _state(summary)
+    return order_summary(order_id)
 
 
 def respond(
-    request: Request, order_id: str, lookup: Callable[[UUID], OrderSummary | None]
+    request: Request, order_id: str, lookup: Callable[[UUID], OrderState | None]
 ) -> Response:
     """``api.views.OrderView.get`` (no replay), reading the summary with ``lookup``."""
     try:
         uuid = UUID(order_id)
     except ValueError:
-        raise _order_not_found(order_id) from None
+        raise order_not_found(order_id) from None
     summary = lookup(uuid)
     if summary is None or not can_see(request, summary.owner):
-        raise _order_not_found(order_id)
+        raise order_not_found(order_id)
     return status_response(request, summary)
 
 

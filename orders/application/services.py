@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 
 from orders.application import dispatch
+from orders.domain.context import check_context
 from orders.domain.order import Order
 from orders.infrastructure.runtime import get_tracker
 
@@ -19,10 +21,12 @@ log = logging.getLogger(__name__)
 def place_order(resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
     """Record ``Queued`` and launch the task once the surrounding transaction commits.
 
-    An unknown resource name raises :class:`dispatch.UnknownResourceError` before
-    anything is written.
+    Nothing is written for an unknown resource name (:class:`dispatch.UnknownResourceError`)
+    or a context the event store could not keep (:class:`ContextRejectedError`): every
+    way in (the API, the admin's re-run, a script) goes through these checks.
     """
     dispatch.registration(resource_name)
+    check_context(context, int(settings.ASYNC_REST["MAX_CONTEXT_BYTES"]))
     order_id = get_tracker().place(resource_name, context, owner)
     transaction.on_commit(lambda: launch_order(order_id, resource_name))
     return order_id

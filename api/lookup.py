@@ -1,0 +1,28 @@
+"""Finding the order a request names: it must exist and be the caller's (or staff's) to see."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from rest_framework.request import Request
+
+from api.permissions import can_see
+from api.problems import order_not_found
+from orders.domain.state import OrderState
+from projections.selectors import order_summary
+
+
+def visible_order(request: Request, order_id: str) -> OrderState:
+    """The order's state if it exists and the caller may see it; 404 otherwise.
+
+    Malformed, unknown and someone else's ids get the same answer, so an id cannot
+    be probed for existence.
+    """
+    try:
+        uuid = UUID(order_id)
+    except ValueError:
+        raise order_not_found(order_id) from None
+    order = order_summary(uuid)
+    if order is None or not can_see(request, order.owner):
+        raise order_not_found(order_id)
+    return order
