@@ -16,6 +16,7 @@ from orders.application.tracker import OrderNotFoundError
 from orders.domain.order import event_fields, event_type
 from orders.infrastructure.runtime import get_tracker
 from projections.audit import event_record, order_ids_in_store, state_record, verify
+from projections.management.output import RawStream
 from projections.models import OrderSummary
 
 
@@ -105,8 +106,8 @@ class Command(BaseCommand):
             rows = rows.filter(status=status)
         tracker = get_tracker()
         ids = rows.values_list("order_id", flat=True)
-        out = self.stdout._out  # the raw stream: one write per line, no wrapper
-        with tqdm(total=ids.count(), unit="order", file=self.stderr._out) as bar:
+        out = RawStream(self.stdout)
+        with tqdm(total=ids.count(), unit="order", file=RawStream(self.stderr)) as bar:
             # One order's events at a time: memory stays constant, however many orders.
             for order_id in ids.iterator(chunk_size=500):
                 for e in tracker.order_events(order_id):
@@ -118,7 +119,7 @@ class Command(BaseCommand):
         ids = order_ids_in_store(tracker) if all else [_uuid(order_id or "")]
         total = OrderSummary.objects.count() if all else 1
         started = time.monotonic()
-        with tqdm(total=total, unit="order", file=self.stderr._out) as bar:
+        with tqdm(total=total, unit="order", file=RawStream(self.stderr)) as bar:
             result = verify(tracker, ids, on_order=lambda _: bar.update(1))
         seconds = time.monotonic() - started
         if not all and result.events == 0:

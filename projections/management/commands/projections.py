@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from config.supervision import follow
 from orders.infrastructure.runtime import get_tracker
+from projections.management.output import RawStream
 from projections.projector import catch_up, position, rebuild
 
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             return
         start = 0 if action == "rebuild" else position()
         with tqdm(
-            total=max(0, tracker.last_position() - start), unit="event", file=self.stderr._out
+            total=max(0, tracker.last_position() - start), unit="event", file=RawStream(self.stderr)
         ) as bar:
             if action == "rebuild":
                 count = rebuild(tracker, on_batch=bar.update)

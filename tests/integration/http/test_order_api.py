@@ -7,7 +7,7 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from orders.application.tracker import OrderTracker
-from tests.e2e.conftest import HeldLauncher
+from tests.integration.http.conftest import HeldLauncher
 
 PROBLEM = "application/problem+json"
 

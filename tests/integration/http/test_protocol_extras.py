@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from api.models import IdempotencyKey
 from orders.application.tracker import OrderTracker
 from orders.infrastructure.runtime import set_tracker
-from tests.e2e.conftest import HeldLauncher
-from tests.e2e.test_order_api import assert_problem, order_url, place
+from tests.integration.http.conftest import HeldLauncher
+from tests.integration.http.test_order_api import assert_problem, order_url, place
 
 
 def keyed(client: APIClient, key: str, context: dict[str, Any], resource: str = "held"):
