@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from orders.domain.order import CancelRequestedError, Order, OrderError
@@ -35,6 +35,12 @@ class LatestOrders:
     a progress report and a cancel); other processes are kept in line by the store. It
     exists only while someone holds or waits for it, so a slow save of one order never
     holds up another.
+
+    Why not the repository's cache (``AGGREGATE_CACHE_MAXSIZE``): with fast-forwarding on,
+    its ``get()`` reads the store on every call, which is the read a command here skips
+    (one INSERT per command, bench/append.py); with it off, nothing brings a cached order
+    up to date after a lost race. Either way it deep-copies on every get, and its
+    per-aggregate lock covers the fast-forward only, not the command and its save.
     """
 
     def __init__(self, maxsize: int) -> None:
@@ -89,7 +95,11 @@ def detached(order: Order) -> Order:
 
 
 def replay(order: Order | None, events: Iterable[Any]) -> Order | None:
-    """Apply stored events to an order (None: from its first event)."""
+    """Apply stored events to an order (None: from its first event).
+
+    Handed to the repository as its ``projector_func`` for past versions, and used to
+    bring a known order up to date with the events written since.
+    """
     # eventsourcing's project_aggregate also asserts a runtime-checkable Protocol on
     # every event, which was half of the replay time (docs/benchmarks.md); our events
     # are all Order.Event, whose mutate() checks the version sequence itself.
@@ -184,9 +194,10 @@ class OrderTracker(Application[UUID]):
         date with the events added since (one small read).
         """
         if version is not None:
-            order = replay(None, self.events.get(order_id, lte=version))
-            if order is None:
-                raise OrderNotFoundError(order_id)
+            try:
+                order = self.repository.get(order_id, version=version, projector_func=replay)
+            except AggregateNotFoundError:
+                raise OrderNotFoundError(order_id) from None
             if order.version != version:
                 raise OrderNotFoundError(f"order {order_id} has no version {version}")
             return order
