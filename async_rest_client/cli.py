@@ -116,6 +116,8 @@ def summary(order: Order) -> str:
         parts.append(order.message)
     if order.current is not None and order.total is not None:
         parts.append(f"({order.current}/{order.total})")
+    if order.cancel_requested and not order.ended:
+        parts.append("cancel requested")
     if order.error and order.error.type:
         parts.append(f"[{order.error.type}]")
     if order.resource_url:
@@ -125,7 +127,8 @@ def summary(order: Order) -> str:
 
 def event_line(event: HistoryEvent) -> str:
     fields = json.dumps(event.fields, ensure_ascii=False, separators=(",", ":"))
-    return f"{event.version:>4}  {event.timestamp.isoformat()}  {event.type:<12}  {fields}"
+    when = event.timestamp.isoformat(timespec="milliseconds")
+    return f"{event.version:>4}  {when}  {event.type:<12}  {fields}"
 
 
 def _wait(order: RemoteOrder, args: argparse.Namespace) -> int:
