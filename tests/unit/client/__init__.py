@@ -1,0 +1,1 @@
+"""Unit tests of async_rest_client: the protocol's corner cases against scripted answers."""
