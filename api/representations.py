@@ -28,29 +28,35 @@ def _orders_path() -> str:
     return reverse("api:orders")
 
 
+@lru_cache(maxsize=1)
+def _body_fields() -> tuple[str, ...]:
+    # The schema's Order names the body's keys, in order: a field of OrderState that it
+    # declares is answered as the state holds it, unless rendered here. Optional keys
+    # (error, replayed_version) are added by whoever has them.
+    from api.schema import Order
+
+    optional = {"error", "replayed_version"}
+    return tuple(name for name in Order().fields if name not in optional)
+
+
 def order_representation(request: Request, summary: OrderState) -> dict[str, Any]:
     order_id = str(summary.order_id)
     self_url = f"{request.scheme}://{request.get_host()}{_orders_path()}{order_id}/"
-    body: dict[str, Any] = {
+    rendered: dict[str, Any] = {
         "uuid": order_id,
-        "resource_name": summary.resource_name,
-        "status": summary.status,
-        "progress": summary.progress,
         "message": summary.message or None,
-        "current": summary.current,
-        "total": summary.total,
         "resource_url": absolute(request, summary.resource_url) if summary.resource_url else None,
-        "context": summary.context,
-        "attempt": summary.attempt,
-        "cancel_requested": summary.cancel_requested,
         "created": summary.created.isoformat(),
         "updated": summary.updated.isoformat(),
-        "version": summary.version,
         "links": {
             "self": self_url,
             "history": self_url + "history/",
             "cancel": self_url + "cancel/",
         },
+    }
+    body = {
+        name: rendered[name] if name in rendered else getattr(summary, name)
+        for name in _body_fields()
     }
     if summary.status == "failed":
         body["error"] = {"message": summary.message, "type": summary.error_type or None}
