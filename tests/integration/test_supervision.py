@@ -115,3 +115,20 @@ def test_launching_records_the_dispatch(tracker: OrderTracker, broker: FlakyLaun
     order_id = tracker.place("flaky", {}, owner=None)
     assert launch_order(order_id)
     assert tracker.get_order(order_id).dispatch_id == broker.sent[0][1]
+
+
+def test_a_supervision_pass_forgets_expired_idempotency_keys(
+    tracker: OrderTracker, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.models import IdempotencyKey
+
+    settings.ASYNC_REST = {**settings.ASYNC_REST, "IDEMPOTENCY_TTL": 60}
+    old = IdempotencyKey.objects.create(owner="1", key="old", fingerprint="f")
+    IdempotencyKey.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(hours=1))
+    IdempotencyKey.objects.create(owner="1", key="fresh", fingerprint="f")
+    supervise_once()
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
