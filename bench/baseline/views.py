@@ -11,8 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.conditional import status_response
-from api.permissions import can_see
-from api.problems import order_not_found
+from api.lookup import visible_order
 from bench.baseline.models import TaskResult
 from orders.domain.state import FIELD_NAMES, OrderState
 from projections.models import OrderSummary
@@ -77,14 +76,7 @@ def respond(
     request: Request, order_id: str, lookup: Callable[[UUID], OrderState | None]
 ) -> Response:
     """``api.views.OrderView.get`` (no replay), reading the summary with ``lookup``."""
-    try:
-        uuid = UUID(order_id)
-    except ValueError:
-        raise order_not_found(order_id) from None
-    summary = lookup(uuid)
-    if summary is None or not can_see(request, summary.owner):
-        raise order_not_found(order_id)
-    return status_response(request, summary)
+    return status_response(request, visible_order(request, order_id, lookup))
 
 
 class StatusByGetView(APIView):
