@@ -4,22 +4,27 @@ The aggregate is the rules; ``OrderState`` is what an order *is* at a version, a
 dataclass with no behaviour. Everything downstream is built from it: the read model's
 summary row has exactly these columns, the status endpoint renders it, ``orders replay``
 prints it and ``orders verify`` compares it with the row. Adding a field to the order
-means adding it to the aggregate, here, to the read model and to the API's schema.
+means adding it to the aggregate, here (the class and ``state_of``), to the read model and
+to the API's schema.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
 from orders.domain.order import TERMINAL, Order
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderState:
-    """What an order is at one version. Text that is unknown is ``""``, never ``None``."""
+    """What an order is at one version. Text that is unknown is ``""``, never ``None``.
+
+    Not frozen: building a frozen dataclass cost twice as much, on every projected save.
+    """
 
     order_id: UUID
     resource_name: str
@@ -49,27 +54,40 @@ class OrderState:
 
     def as_dict(self) -> dict[str, Any]:
         """The fields by name (shallow: ``dataclasses.asdict`` deep-copies every value)."""
-        return {name: getattr(self, name) for name in FIELD_NAMES}
+        return dict(zip(FIELD_NAMES, _all_fields(self), strict=True))
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(OrderState))
-
-# The state's fields that the aggregate names otherwise.
-_AGGREGATE_NAMES = {"order_id": "id", "created": "created_on", "updated": "modified_on"}
-# The aggregate's optional text, which the state holds as "" when there is none.
-_TEXT = frozenset({"message", "resource_url", "worker", "error_type", "traceback"})
+# Every field's value in one C-level call (a loop of getattr() cost three times as much).
+_all_fields = attrgetter(*FIELD_NAMES)
 
 
 def state_of(order: Order) -> OrderState:
     """The state of an aggregate, as plain data (the aggregate's context is not copied)."""
-    values: dict[str, Any] = {}
-    for name in FIELD_NAMES:
-        value = getattr(order, _AGGREGATE_NAMES.get(name, name))
-        if name in _TEXT and value is None:
-            value = ""
-        values[name] = value
-    values["status"] = str(order.status)
-    return OrderState(**values)
+    # Spelled out rather than looped over FIELD_NAMES: the projection calls this for every
+    # save, and the loop cost twice as much (a missing field fails here, at construction).
+    return OrderState(
+        order_id=order.id,
+        resource_name=order.resource_name,
+        status=str(order.status),
+        progress=order.progress,
+        message=order.message or "",
+        current=order.current,
+        total=order.total,
+        resource_url=order.resource_url or "",
+        context=order.context,
+        owner=order.owner,
+        worker=order.worker or "",
+        attempt=order.attempt,
+        dispatched=order.dispatched,
+        cancel_requested=order.cancel_requested,
+        error_type=order.error_type or "",
+        traceback=order.traceback or "",
+        created=order.created_on,
+        updated=order.modified_on,
+        version=order.version,
+        chain_hash=order.chain_hash,
+    )
 
 
 def progress_after(event_type: str, fields: dict[str, Any], before: int) -> int:
