@@ -1,0 +1,1 @@
+"""Queues other than Celery that run orders: RQ (``rq``) and Django's tasks framework."""
