@@ -191,6 +191,10 @@ class AsyncRestBackend(BaseTaskBackend):
         # A Celery launcher sends a Celery task; RQ and inline ones take the plain function.
         celery = isinstance(self.launcher, CeleryLauncher)
         self.runner: Any = run_task_on_celery if celery else run_task
+        # A backend built anew (its settings changed) takes over the tasks already defined.
+        for name, (_task, alias) in list(_tasks.items()):
+            if alias == self.alias:
+                register(name, self.runner, launcher=self.launcher)
 
     def validate_task(self, task: Task[Any, Any]) -> None:
         super().validate_task(task)
