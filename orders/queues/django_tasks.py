@@ -65,12 +65,14 @@ from orders.queues.project import (
     OrderHandle,
     OrderNotFoundError,
     Status,
+    UnknownResourceError,
     event_fields,
     event_type,
     get_tracker,
     order_task,
     place_order,
     register,
+    registration,
 )
 
 log = logging.getLogger(__name__)
@@ -192,8 +194,8 @@ class AsyncRestBackend(BaseTaskBackend):
         celery = isinstance(self.launcher, CeleryLauncher)
         self.runner: Any = run_task_on_celery if celery else run_task
         # A backend built anew (its settings changed) takes over the tasks already defined.
-        for name, (_task, alias) in list(_tasks.items()):
-            if alias == self.alias:
+        for name, (_task, backend_alias) in list(_tasks.items()):
+            if backend_alias == self.alias:
                 register(name, self.runner, launcher=self.launcher)
 
     def validate_task(self, task: Task[Any, Any]) -> None:
@@ -208,6 +210,11 @@ class AsyncRestBackend(BaseTaskBackend):
             raise InvalidTaskError(
                 f"resource name {name!r} is already the task {known[0].module_path}: "
                 "give one of them @task(resource_name=...)"
+            )
+        if known is None and _registered_elsewhere(name):
+            raise InvalidTaskError(
+                f"resource name {name!r} is already registered for another task: "
+                "give this one @task(resource_name=...)"
             )
         _tasks[name] = (task, self.alias)
         register(name, self.runner, launcher=self.launcher)
@@ -270,6 +277,14 @@ class AsyncRestBackend(BaseTaskBackend):
         if order.status is Status.COMPLETED:
             object.__setattr__(result, "_return_value", order.resource_url or None)
         return result
+
+
+def _registered_elsewhere(name: str) -> bool:
+    try:
+        task = registration(name).task
+    except UnknownResourceError:
+        return False
+    return task not in (run_task, run_task_on_celery)
 
 
 def _path(cls: type) -> str:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import threading
 
-from orders.dispatch import CeleryLauncher, InlineLauncher, Launcher, register
+from orders.dispatch import (
+    CeleryLauncher,
+    InlineLauncher,
+    Launcher,
+    UnknownResourceError,
+    register,
+    registration,
+)
 from orders.domain import CancelRequestedError, Order, Status, event_fields, event_type
 from orders.helpers import OrderHandle, QueueRetries, order_task, queue_retries
 from orders.runtime import get_tracker, set_tracker
@@ -32,6 +39,7 @@ __all__ = [
     "OrderTracker",
     "QueueRetries",
     "Status",
+    "UnknownResourceError",
     "event_fields",
     "event_type",
     "follow_in_background",
@@ -40,5 +48,6 @@ __all__ = [
     "place_order",
     "queue_retries",
     "register",
+    "registration",
     "set_tracker",
 ]

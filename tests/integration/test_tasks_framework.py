@@ -208,6 +208,17 @@ def test_two_tasks_cannot_share_a_resource_name(inline: None) -> None:
         task(sweep_floor)
 
 
+def regina() -> None:
+    """Named like the pizzeria's Celery resource."""
+
+
+def test_a_task_cannot_take_the_name_of_a_resource_registered_for_another_task(
+    inline: None,
+) -> None:
+    with pytest.raises(InvalidTaskError, match="regina"):
+        task(regina)
+
+
 def test_orders_enqueued_on_behalf_of_a_user_are_theirs(
     store_tracker: OrderTracker, inline: None
 ) -> None:
