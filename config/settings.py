@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
     "orders",
     "projections",
     "api",
@@ -211,6 +212,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# Django's tasks framework (the django-tasks backport): an enqueued @task is an order, run
+# by a Celery worker through the task that CELERY_IMPORTS registers (orders/queues/).
+TASKS = {"default": {"BACKEND": "orders.queues.django_tasks.AsyncRestBackend"}}
+CELERY_IMPORTS = ["orders.queues.django_tasks"]
 
 LOGGING = {
     "version": 1,

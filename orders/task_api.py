@@ -16,7 +16,7 @@ import traceback as tb
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
 from orders.application.tracker import OrderTracker
@@ -39,6 +39,20 @@ def default_min_interval() -> float:
     from django.conf import settings
 
     return float(settings.ASYNC_REST["PROGRESS_INTERVAL"])
+
+
+class QueueRetries(Protocol):
+    """How one queue runs a task again; both answer None when the running task is not its own."""
+
+    def will_retry(self, exc: BaseException) -> bool | None: ...
+
+    def retry_error(
+        self, reason: str, countdown: float | None, exc: BaseException | None
+    ) -> BaseException | None: ...
+
+
+# One per queue other than Celery (orders/queues/rq.py adds RQ's); Celery's is built in below.
+queue_retries: list[QueueRetries] = []
 
 
 class OrderHandle:
@@ -106,7 +120,14 @@ class OrderHandle:
 
         Recorded before the message is sent, so the next attempt never starts before it.
         Past the task's ``max_retries`` nothing is recorded and Celery's error fails the order.
+        Inside another queue's task, that queue's :class:`QueueRetries` does the same.
         """
+        for queue in queue_retries:
+            error = queue.retry_error(reason, countdown, exc)
+            if error is not None:
+                if queue.will_retry(error):
+                    self.tracker.retry(self.id, reason)
+                raise error
         from celery import current_task
 
         task = current_task._get_current_object()
@@ -146,7 +167,11 @@ def fail_on_error(order: OrderHandle, message: str) -> Iterator[None]:
 
 
 def _will_be_retried(exc: BaseException) -> bool:
-    """Whether Celery will run the task again after this exception (autoretry or retry)."""
+    """Whether the queue will run the task again after this exception (autoretry or retry)."""
+    for queue in queue_retries:
+        answer = queue.will_retry(exc)
+        if answer is not None:
+            return answer
     try:
         from celery import current_task
         from celery.exceptions import Retry
@@ -171,7 +196,7 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
 
     When the task runs it appends ``Started``, hands ``func`` an :class:`OrderHandle`,
     and makes sure the order ends: an unhandled exception appends ``Failed`` (and is
-    re-raised for the queue to see), or ``Retried`` when Celery will run it again; a
+    re-raised for the queue to see), or ``Retried`` when the queue will run it again; a
     cancel request (raised at a progress report) ends it ``Cancelled``; a returned
     string is taken as the resource URL; returning without completing is a failure,
     so no order is left running. An order that has ended, or a duplicate message for

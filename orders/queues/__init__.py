@@ -1,1 +1,1 @@
-"""Launchers: how an order's task is handed to a queue (Celery), or run in this process."""
+"""Launchers: how an order's task reaches a queue (Celery, RQ, Django's tasks), or runs inline."""

@@ -1,0 +1,1 @@
+"""A test app whose orders run on RQ and on Django's tasks framework."""
