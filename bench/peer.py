@@ -71,7 +71,7 @@ def get_endpoints(
 
 
 def get_figures(
-    port: int, dep: Deployment, args: argparse.Namespace, round_no: int
+    port: int, dep: Deployment, args: argparse.Namespace, round_no: int, svc: Any
 ) -> dict[str, Any]:
     """wrk on the status GET of a running order (anonymous, token, 304) and the constant view."""
     tokens = {who: uuid.uuid4().hex for who in ("token", "anonymous")}
@@ -100,10 +100,13 @@ def get_figures(
             for name in names[shift:] + names[:shift]:
                 path, headers, _ = endpoints[name]
                 url = f"http://{support.HOST}:{port}{path}"
+                before = cpu(svc)
                 run = support.wrk(
                     url, connections=args.connections, duration=args.get_seconds, headers=headers
                 )
-                results[name].append(asdict(run))
+                used = cpu(svc) - before  # less swayed by other work on the machine than req/s
+                per_request = 1000 * used / max(1, run.requests)
+                results[name].append(asdict(run) | {"web_cpu_ms_per_request": per_request})
         sizes = {
             name: len(load.request(port, "GET", p, h)[2]) for name, (p, h, _) in endpoints.items()
         }
@@ -150,7 +153,7 @@ def session(dep: Deployment, args: argparse.Namespace, log_dir: Path, round_no: 
             }
             seen = load.visibility(port, dep, args.events, args.event_interval)
             figures["visibility"] = asdict(seen)
-            figures["get"] = get_figures(port, dep, args, round_no)
+            figures["get"] = get_figures(port, dep, args, round_no, http_svc)
             if "Traceback" in celery_svc.tail(400):
                 print(f"# {name} worker log:\n{celery_svc.tail(40)}", flush=True)
     print(f"# round {round_no + 1}: {name}: {peer_report.one_line(figures)}", flush=True)
@@ -167,7 +170,7 @@ QUICK = {
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~2 minute smoke run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=2, help="celery worker processes")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")

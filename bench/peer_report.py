@@ -36,6 +36,13 @@ def relative(name: str, to: str) -> Callable[[Figures], float]:
     )
 
 
+def web_cpu(name: str) -> Callable[[Figures], float]:
+    """The median over a session's passes of the web CPU ms per request of one endpoint."""
+    return lambda f: support.median(
+        [float(run["web_cpu_ms_per_request"]) for run in f["get"]["wrk"][name]]
+    )
+
+
 def of_constant(name: str) -> Callable[[Figures], float]:
     return relative(name, f"constant-{name.split('-')[1]}")
 
@@ -64,12 +71,17 @@ ROWS: list[tuple[str, Callable[[Figures], float], str, str]] = [
     ("status GET anonymous ÷ constant, same server", of_constant("status-anon"), "≥ 0.8", ".3f"),
     ("status GET token, req/s", rps("status-token"), "", ".0f"),
     ("status GET token ÷ constant, same server", of_constant("status-token"), "≥ 0.8", ".3f"),
+    ("web CPU ms per status GET anonymous", web_cpu("status-anon"), "", ".2f"),
+    ("web CPU ms per constant GET anonymous", web_cpu("constant-anon"), "", ".2f"),
+    ("web CPU ms per status GET token", web_cpu("status-token"), "", ".2f"),
+    ("web CPU ms per constant GET token", web_cpu("constant-token"), "", ".2f"),
     ("written → visible p50 ms", p50, "", ".1f"),
     ("written → visible p99 ms", p99, "≤ 50 ms", ".1f"),
 ]  # fmt: skip
 # Rows whose ratio is ours ÷ peer (higher is better for ours) or peer ÷ ours (lower is).
 LOWER_IS_BETTER = {"web CPU ms per POST", "CPU ms per order (web + worker)"}
 LOWER_IS_BETTER |= {"order time POST → done seen, p50 ms"}
+LOWER_IS_BETTER |= {label for label, *_ in ROWS if label.startswith("web CPU")}
 LOWER_IS_BETTER |= {"written → visible p50 ms", "written → visible p99 ms"}
 
 
@@ -127,6 +139,11 @@ def report(rounds: list[dict[str, Figures]], args: argparse.Namespace, seconds: 
     lines.append(
         f"| 304 ÷ 202 of the same order, req/s (async-rest) | {med(ratios_304):.3f} | - |"
         f" - | {', '.join(f'{x:.2f}' for x in ratios_304)} | > 1 (cheaper) |"
+    )
+    cpu_304 = [web_cpu("status-304")(r[OURS]) / web_cpu("status-token")(r[OURS]) for r in rounds]
+    lines.append(
+        f"| web CPU of a 304 ÷ of a 202, same order (async-rest) | {med(cpu_304):.3f} | - |"
+        f" - | {', '.join(f'{x:.2f}' for x in cpu_304)} | < 1 (cheaper) |"
     )
     pooled = {
         name: [s for r in rounds for s in r[name]["visibility"]["samples_ms"]]
