@@ -128,7 +128,9 @@ def delete_queue(queue: str) -> None:
     try:
         keys = [
             *client.scan_iter(match=f"{queue}*", count=1000),
-            *client.scan_iter(match=f"_kombu.binding.{queue}*", count=1000),
+            # kombu's binding keys: _kombu.binding.<q> and, in recent kombu, also
+            # _kombu.binding_permanent.<q>.
+            *client.scan_iter(match=f"_kombu.binding*.{queue}*", count=1000),
         ]
         if keys:
             client.delete(*keys)
