@@ -202,10 +202,10 @@ def service(
         svc.stop()
 
 
-def gunicorn_argv(port: int, workers: int = 2) -> list[str]:
+def gunicorn_argv(port: int, workers: int = 2, app: str = "config.wsgi:application") -> list[str]:
     return [
         str(VENV_BIN / "gunicorn"),
-        "config.wsgi:application",
+        app,
         "--workers", str(workers),
         "--worker-class", "sync",
         "--bind", f"{HOST}:{port}",
@@ -307,10 +307,13 @@ def wrk(
     connections: int = 16,
     duration: int = 10,
     headers: dict[str, str] | None = None,
+    script: Path | None = None,
 ) -> WrkResult:
     if not url.startswith(f"http://{HOST}:"):
         raise ValueError(f"only {HOST} is benchmarked, not {url}")
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if script is not None:  # a Lua script, e.g. one that makes every request a POST
+        argv += ["-s", str(script)]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
     argv.append(url)
