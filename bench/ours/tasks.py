@@ -1,6 +1,6 @@
 """async-rest's bench task for bench.peer: ``bench-steps``, one ``order.progress`` per step.
 
-The only module of bench.peer that imports the project's task API (``orders.helpers``,
+The only module of bench.peer that imports the project's task API (``orders.task_api``,
 to be renamed by the refactor) and its registry: a rename is fixed here.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from bench import steps
-from orders.dispatch import register
-from orders.helpers import OrderHandle, order_task
+from orders.application.dispatch import register
+from orders.task_api import OrderHandle, order_task
 
 RESOURCE_NAME = "bench-steps"
 RESULT_PATH = "/bench/constant/"  # bench.baseline's constant view: what the order made
