@@ -1,7 +1,7 @@
 """async-rest's bench task for bench.peer: ``bench-steps``, one ``order.progress`` per step.
 
-The only module of bench.peer that imports the project's task API (``orders.task_api``,
-to be renamed by the refactor) and its registry: a rename is fixed here.
+The only module of bench.peer that imports the project's task API (``orders.task_api``)
+and its registry: a rename is fixed here.
 """
 
 from __future__ import annotations
