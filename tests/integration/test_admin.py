@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from orders.application import dispatch
 from orders.application.tracker import OrderTracker
-from projections import admin as order_admin
+from projections.admin import formatting, listing, order_admin
 from projections.models import OrderSummary
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,7 @@ def test_the_list_shows_how_long_an_ended_order_took(
 ) -> None:
     order_id = completed_order(tracker)
     summary = OrderSummary.objects.get(order_id=order_id)
-    took = order_admin.format_duration(summary.updated - summary.created)
+    took = formatting.format_duration(summary.updated - summary.created)
     assert f'<td class="field-duration_column">{took}</td>' in html(admin_client.get(LIST))
 
 
@@ -200,7 +200,7 @@ def test_searching_words_of_the_message_finds_the_order(
 def test_past_the_count_cap_the_list_says_more_than(
     tracker: OrderTracker, admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(order_admin.CappedCountPaginator, "cap", 2)
+    monkeypatch.setattr(listing.CappedCountPaginator, "cap", 2)
     for _ in range(3):
         tracker.place("regina", {}, owner=None)
     assert "more than 2 orders" in html(admin_client.get(LIST))
@@ -209,7 +209,7 @@ def test_past_the_count_cap_the_list_says_more_than(
 def test_a_page_past_the_count_cap_still_lists_its_orders(
     tracker: OrderTracker, admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(order_admin.CappedCountPaginator, "cap", 2)
+    monkeypatch.setattr(listing.CappedCountPaginator, "cap", 2)
     monkeypatch.setattr(order_admin.OrderSummaryAdmin, "list_per_page", 1)
     oldest = tracker.place("regina", {}, owner=None)
     for _ in range(3):
