@@ -44,6 +44,8 @@ def midnight() -> datetime:
 
 
 def html(response: Any) -> str:
+    """The page's HTML; a page that did not answer 200 fails the test that reads it."""
+    assert response.status_code == 200, f"answered {response.status_code}"
     return response.content.decode()
 
 
