@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from orders.application.dispatch import UnknownResourceError
 from orders.application.services import place_order
 from orders.application.tracker import OrderNotFoundError
+from orders.domain.context import ContextRejectedError
 from orders.domain.order import TERMINAL, Order
 from orders.domain.state import state_of
 from orders.infrastructure.runtime import get_tracker
@@ -331,7 +333,8 @@ class OrderSummaryAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
             rows = rows[:RERUN_LIMIT]
-        placed, unknown = rerun_orders(rows)
+        done = rerun_orders(rows)
+        placed = done.placed
         if placed:
             links = format_html_join(
                 ", ",
@@ -345,13 +348,22 @@ class OrderSummaryAdmin(admin.ModelAdmin):
             self.message_user(
                 request, format_html("Placed {} new {}: {}.", len(placed), noun, links)
             )
-        for resource, count in sorted(unknown.items()):
-            noun = "order was" if count == 1 else "orders were"
+        for resource, count in sorted(done.unknown.items()):
             self.message_user(
                 request,
-                f"{count} {noun} not re-run: resource {resource!r} is no longer registered.",
+                f"{_rows(count)} not re-run: resource {resource!r} is no longer registered.",
                 messages.ERROR,
             )
+        for reason, count in sorted(done.rejected.items()):
+            self.message_user(
+                request,
+                f"{_rows(count)} not re-run, the context was rejected: {reason}",
+                messages.ERROR,
+            )
+
+
+def _rows(count: int) -> str:
+    return f"{count} order was" if count == 1 else f"{count} orders were"
 
 
 def _shown_state(order: Order) -> dict[str, Any]:
@@ -359,17 +371,30 @@ def _shown_state(order: Order) -> dict[str, Any]:
     return {k: v for k, v in state_of(order).as_dict().items() if k != "order_id"}
 
 
-def rerun_orders(rows: Iterable[OrderSummary]) -> tuple[list[UUID], Counter[str]]:
+@dataclass
+class Rerun:
+    """What re-running some orders did: the new ids, and the rows skipped, counted by why."""
+
+    placed: list[UUID] = field(default_factory=list)
+    # Rows skipped per resource that is no longer registered.
+    unknown: Counter[str] = field(default_factory=Counter)
+    # Rows skipped per reason their context was rejected (place_order checks it now, as
+    # for an order from the API; an old row may hold what the rules no longer accept).
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+def rerun_orders(rows: Iterable[OrderSummary]) -> Rerun:
     """Place a new order for each row (same resource, context and owner).
 
-    Returns the new ids, and how many rows were skipped per resource that is no
-    longer registered.
+    A row whose resource is no longer registered, or whose context ``place_order``
+    rejects, is skipped and counted (see :class:`Rerun`).
     """
-    placed: list[UUID] = []
-    unknown: Counter[str] = Counter()
+    done = Rerun()
     for row in rows:
         try:
-            placed.append(place_order(row.resource_name, row.context, row.owner))
+            done.placed.append(place_order(row.resource_name, row.context, row.owner))
         except UnknownResourceError:
-            unknown[row.resource_name] += 1
-    return placed, unknown
+            done.unknown[row.resource_name] += 1
+        except ContextRejectedError as rejected:
+            done.rejected[str(rejected)] += 1
+    return done

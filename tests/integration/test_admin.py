@@ -425,6 +425,46 @@ def test_re_running_an_unregistered_resource_places_nothing(
     assert OrderSummary.objects.count() == 1
 
 
+@pytest.fixture
+def rejected_context_order(tracker: OrderTracker) -> UUID:
+    """An order whose read model holds a context the rules reject, as an old row may.
+
+    The rejected value is the event store's own tag (an object of exactly ``_type_`` and
+    ``_data_``): a NaN, the other choice, cannot be written, as the read model's JSON
+    column refuses it on SQLite and PostgreSQL alike.
+    """
+    order_id = failed_order(tracker)
+    tagged = {"pizza": {"_type_": "decimal", "_data_": "1.5"}}
+    OrderSummary.objects.filter(order_id=order_id).update(context=tagged)
+    return order_id
+
+
+# place_order checks the context only once orders.domain.context.check_context is called
+# there; until then the re-run places the order and these fail.
+needs_check_context = pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="needs check_context in place_order"
+)
+
+
+@needs_check_context
+def test_re_running_reports_an_order_whose_context_is_rejected(
+    admin_client: Client, rejected_context_order: UUID
+) -> None:
+    response = rerun(admin_client, rejected_context_order)
+    assert (
+        "1 order was not re-run, the context was rejected: context must not hold an object "
+        "whose keys are exactly _type_ and _data_ (the event store&#x27;s own encoding)."
+    ) in html(response)
+
+
+@needs_check_context
+def test_re_running_an_order_whose_context_is_rejected_places_nothing(
+    admin_client: Client, rejected_context_order: UUID
+) -> None:
+    rerun(admin_client, rejected_context_order)
+    assert OrderSummary.objects.count() == 1
+
+
 # ---------------------------------------------------------------------------- who
 
 
