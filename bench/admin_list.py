@@ -11,7 +11,7 @@ would have; the event store is not involved. Each page is fetched with Django's 
 client signed in as a superuser: one warm-up, then ``--rounds`` timed requests; the
 median is reported, with the slowest SQL statement of the median request.
 
-The admin is timed as shipped (projections/admin.py, the indexes of
+The admin is timed as shipped (projections/admin/, the indexes of
 projections/models.py), then with each of its choices undone alone, to show what each
 is worth: Django's stock paginator and full count (COUNT(*) of every matching row), its
 stock search (``=order_id``, a text match on the cast id, OR the message), facet
@@ -232,7 +232,7 @@ def scenarios(ids: list[str], orders: int) -> dict[str, str]:
 @contextmanager
 def patched(**attributes: Any) -> Iterator[None]:
     """OrderSummaryAdmin with some class attributes replaced for the duration."""
-    from projections.admin import OrderSummaryAdmin
+    from projections.admin.order_admin import OrderSummaryAdmin
 
     saved = {name: OrderSummaryAdmin.__dict__.get(name) for name in attributes}
     for name, value in attributes.items():
@@ -273,7 +273,7 @@ def configurations() -> dict[str, Callable[[], Any]]:
     from django.contrib import admin
     from django.core.paginator import Paginator
 
-    from projections.admin import StatusFilter
+    from projections.admin.listing import StatusFilter
 
     return {
         "as shipped": nullcontext,

@@ -12,10 +12,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from eventsourcing.persistence import EventStore
 
 from orders.application import dispatch
 from orders.application.tracker import OrderTracker
-from projections import admin as order_admin
+from projections.admin import formatting, listing, order_admin
 from projections.models import OrderSummary
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +45,8 @@ def midnight() -> datetime:
 
 
 def html(response: Any) -> str:
+    """The page's HTML; a page that did not answer 200 fails the test that reads it."""
+    assert response.status_code == 200, f"answered {response.status_code}"
     return response.content.decode()
 
 
@@ -129,7 +132,7 @@ def test_the_list_shows_how_long_an_ended_order_took(
 ) -> None:
     order_id = completed_order(tracker)
     summary = OrderSummary.objects.get(order_id=order_id)
-    took = order_admin.format_duration(summary.updated - summary.created)
+    took = formatting.format_duration(summary.updated - summary.created)
     assert f'<td class="field-duration_column">{took}</td>' in html(admin_client.get(LIST))
 
 
@@ -200,7 +203,7 @@ def test_searching_words_of_the_message_finds_the_order(
 def test_past_the_count_cap_the_list_says_more_than(
     tracker: OrderTracker, admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(order_admin.CappedCountPaginator, "cap", 2)
+    monkeypatch.setattr(listing.CappedCountPaginator, "cap", 2)
     for _ in range(3):
         tracker.place("regina", {}, owner=None)
     assert "more than 2 orders" in html(admin_client.get(LIST))
@@ -209,7 +212,7 @@ def test_past_the_count_cap_the_list_says_more_than(
 def test_a_page_past_the_count_cap_still_lists_its_orders(
     tracker: OrderTracker, admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(order_admin.CappedCountPaginator, "cap", 2)
+    monkeypatch.setattr(listing.CappedCountPaginator, "cap", 2)
     monkeypatch.setattr(order_admin.OrderSummaryAdmin, "list_per_page", 1)
     oldest = tracker.place("regina", {}, owner=None)
     for _ in range(3):
@@ -217,15 +220,30 @@ def test_a_page_past_the_count_cap_still_lists_its_orders(
     assert listed_ids(admin_client.get(LIST, {"p": 4})) == [str(oldest)]
 
 
+def forbid_event_store_reads(tracker: OrderTracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on any read of the event store fails the test, by whatever path it comes.
+
+    Patched on the classes, not on one module's name: the tracker's queries, the library's
+    event store (every ``tracker.events.get``, whichever tracker holds it) and the
+    recorder's selects all raise.
+    """
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the event store was read")
+
+    queries = ("get_order", "version_at", "order_events", "event_batches", "all_events")
+    for name in (*queries, "last_position"):
+        monkeypatch.setattr(OrderTracker, name, read)
+    monkeypatch.setattr(EventStore, "get", read)
+    for name in ("select_events", "select_notifications", "max_notification_id"):
+        monkeypatch.setattr(type(tracker.recorder), name, read)
+
+
 def test_the_list_and_the_order_page_never_read_the_event_store(
     tracker: OrderTracker, admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order_id = failed_order(tracker)
-
-    def no_event_store() -> None:
-        raise AssertionError("the event store was read")
-
-    monkeypatch.setattr(order_admin, "get_tracker", no_event_store)
+    forbid_event_store_reads(tracker, monkeypatch)
     codes = [admin_client.get(LIST).status_code, admin_client.get(change_url(order_id)).status_code]
     assert codes == [200, 200]
 
@@ -404,6 +422,46 @@ def test_re_running_an_unregistered_resource_places_nothing(
     order_id = tracker.place(gone, {}, owner=None)
     dispatch.unregister(gone)
     rerun(admin_client, order_id)
+    assert OrderSummary.objects.count() == 1
+
+
+@pytest.fixture
+def rejected_context_order(tracker: OrderTracker) -> UUID:
+    """An order whose read model holds a context the rules reject, as an old row may.
+
+    The rejected value is the event store's own tag (an object of exactly ``_type_`` and
+    ``_data_``): a NaN, the other choice, cannot be written, as the read model's JSON
+    column refuses it on SQLite and PostgreSQL alike.
+    """
+    order_id = failed_order(tracker)
+    tagged = {"pizza": {"_type_": "decimal", "_data_": "1.5"}}
+    OrderSummary.objects.filter(order_id=order_id).update(context=tagged)
+    return order_id
+
+
+# place_order checks the context only once orders.domain.context.check_context is called
+# there; until then the re-run places the order and these fail.
+needs_check_context = pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="needs check_context in place_order"
+)
+
+
+@needs_check_context
+def test_re_running_reports_an_order_whose_context_is_rejected(
+    admin_client: Client, rejected_context_order: UUID
+) -> None:
+    response = rerun(admin_client, rejected_context_order)
+    assert (
+        "1 order was not re-run, the context was rejected: context must not hold an object "
+        "whose keys are exactly _type_ and _data_ (the event store&#x27;s own encoding)."
+    ) in html(response)
+
+
+@needs_check_context
+def test_re_running_an_order_whose_context_is_rejected_places_nothing(
+    admin_client: Client, rejected_context_order: UUID
+) -> None:
+    rerun(admin_client, rejected_context_order)
     assert OrderSummary.objects.count() == 1
 
 

@@ -8,7 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from projections.admin import build_chart, build_timeline, format_duration
+from projections.admin.formatting import format_duration
+from projections.admin.timeline import build_chart, build_timeline
 from projections.models import OrderEvent
 
 START = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)

@@ -1,36 +1,46 @@
-"""Staff admin for orders: a fast list, a timeline per order, replay by version, re-run."""
+"""The order ModelAdmin: read-only columns and pages, the timeline, replay by version, re-run."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from orders.application.dispatch import UnknownResourceError
 from orders.application.services import place_order
 from orders.application.tracker import OrderNotFoundError
-from orders.domain.order import TERMINAL, Order, Status
-from orders.domain.state import progress_after, state_of
+from orders.domain.context import ContextRejectedError
+from orders.domain.order import TERMINAL, Order
+from orders.domain.state import state_of
 from orders.infrastructure.runtime import get_tracker
+from projections.admin.formatting import (
+    display_value,
+    format_duration,
+    order_duration,
+    progress_bar,
+    status_badge,
+)
+from projections.admin.listing import (
+    CappedCountPaginator,
+    ResourceFilter,
+    StatusFilter,
+    with_owner_names,
+)
+from projections.admin.timeline import build_chart, build_timeline
 from projections.models import OrderEvent, OrderSummary
 
 # At most this many orders are re-run by one action: "select all 100,000" followed by a
@@ -38,343 +48,6 @@ from projections.models import OrderEvent, OrderSummary
 RERUN_LIMIT = 100
 
 
-# ---------------------------------------------------------------------- formatting
-
-
-def format_duration(delta: timedelta | float | None) -> str:
-    """A short human duration: "350 ms", "12.3 s", "4 min 12 s", "3 h 5 min", "2 d 4 h"."""
-    if delta is None:
-        return "—"
-    seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
-    seconds = max(seconds, 0.0)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    whole = int(seconds)
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60} s"
-    if whole < 86400:
-        return f"{whole // 3600} h {whole % 3600 // 60} min"
-    return f"{whole // 86400} d {whole % 86400 // 3600} h"
-
-
-def order_duration(summary: OrderSummary, now: datetime | None = None) -> timedelta:
-    """How long the order took; for one still queued or running, how long it has been going."""
-    if summary.status in TERMINAL:
-        return summary.updated - summary.created
-    return (now or timezone.now()) - summary.created
-
-
-def status_badge(status: str) -> SafeString:
-    return format_html('<span class="order-badge order-badge--{0}">{0}</span>', status)
-
-
-def progress_bar(percent: int, status: str = "") -> SafeString:
-    percent = max(0, min(100, int(percent)))
-    return format_html(
-        '<span class="order-bar order-bar--{}" role="progressbar" aria-valuemin="0" '
-        'aria-valuemax="100" aria-valuenow="{}" title="{}%">'
-        '<span class="order-bar__fill" style="width: {}%"></span></span>'
-        '<span class="order-bar__label">{}%</span>',
-        status,
-        percent,
-        percent,
-        percent,
-        percent,
-    )
-
-
-def display_value(value: Any) -> str:
-    """A field's value as text: JSON for structures, a dash for nothing."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="milliseconds")
-    return str(value)
-
-
-# ------------------------------------------------------------- timeline and chart
-
-
-@dataclass
-class TimelineEntry:
-    """One event of the order as the timeline shows it."""
-
-    event: OrderEvent
-    gap: timedelta | None
-    progress: int
-    replay_url: str
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    failure_message: str = ""
-    traceback: str = ""
-    show_date: bool = False
-
-    @property
-    def local_time(self) -> datetime:
-        return timezone.localtime(self.event.timestamp)
-
-    @property
-    def time_text(self) -> str:
-        """The time of day to the millisecond (the date is shown when it changes)."""
-        return self.local_time.strftime("%H:%M:%S.%f")[:-3]
-
-    @property
-    def gap_text(self) -> str:
-        return "" if self.gap is None else "+" + format_duration(self.gap)
-
-    @property
-    def traceback_lines(self) -> int:
-        return len(self.traceback.splitlines())
-
-
-@dataclass
-class ChartPoint:
-    x: float
-    y: float
-    version: int
-    type: str
-    progress: int
-    url: str
-
-
-@dataclass
-class ProgressChart:
-    """Coordinates of an inline SVG chart of progress against time (no JS, nothing fetched)."""
-
-    width: int
-    height: int
-    left: int
-    top: int
-    plot_width: int
-    plot_height: int
-    points: list[ChartPoint]
-    line: str
-    elapsed: str
-    half_elapsed: str
-
-    @property
-    def bottom(self) -> int:
-        return self.top + self.plot_height
-
-    @property
-    def right(self) -> int:
-        return self.left + self.plot_width
-
-    @property
-    def middle(self) -> int:
-        return self.top + self.plot_height // 2
-
-    @property
-    def center(self) -> int:
-        return self.left + self.plot_width // 2
-
-
-# A failure's fields that the timeline shows on their own: the message first, the
-# traceback folded away.
-_FAILURE_FIELDS = {"message", "traceback"}
-
-
-def build_timeline(events: Sequence[OrderEvent], replay_url: Any) -> list[TimelineEntry]:
-    """The timeline rows of an order's events (oldest first); ``replay_url(version)``."""
-    entries: list[TimelineEntry] = []
-    previous: OrderEvent | None = None
-    progress = 0
-    for event in events:
-        data = dict(event.data or {})
-        progress = progress_after(event.type, data, progress)
-        entry = TimelineEntry(
-            event=event,
-            gap=None if previous is None else event.timestamp - previous.timestamp,
-            progress=progress,
-            replay_url=replay_url(event.version),
-        )
-        if event.type == "Failed":
-            entry.failure_message = str(data.get("message") or "")
-            entry.traceback = str(data.get("traceback") or "")
-            data = {k: v for k, v in data.items() if k not in _FAILURE_FIELDS}
-        # A field with no value (no owner, no item count) is noise on the timeline.
-        entry.fields = [
-            (name, display_value(value)) for name, value in data.items() if value not in (None, "")
-        ]
-        entry.show_date = previous is None or (
-            timezone.localtime(previous.timestamp).date() != entry.local_time.date()
-        )
-        entries.append(entry)
-        previous = event
-    return entries
-
-
-def build_chart(
-    entries: Sequence[TimelineEntry], width: int = 820, height: int = 190
-) -> ProgressChart | None:
-    """Progress (0-100 %) against time since the first event, as a step line."""
-    if not entries:
-        return None
-    left, top, right_margin, bottom_margin = 44, 12, 16, 26
-    plot_width, plot_height = width - left - right_margin, height - top - bottom_margin
-    start = entries[0].event.timestamp
-    span = (entries[-1].event.timestamp - start).total_seconds()
-    points: list[ChartPoint] = []
-    for index, entry in enumerate(entries):
-        offset = (entry.event.timestamp - start).total_seconds()
-        # Events written in the same instant would sit on one another: spread them.
-        share = offset / span if span > 0 else index / max(len(entries) - 1, 1)
-        points.append(
-            ChartPoint(
-                x=round(left + share * plot_width, 1),
-                y=round(top + (100 - entry.progress) / 100 * plot_height, 1),
-                version=entry.event.version,
-                type=entry.event.type,
-                progress=entry.progress,
-                url=entry.replay_url,
-            )
-        )
-    # A step line: progress holds its value until the next event changes it.
-    coords = [f"{points[0].x},{points[0].y}"]
-    for before, after in pairwise(points):
-        coords.append(f"{after.x},{before.y}")
-        coords.append(f"{after.x},{after.y}")
-    return ProgressChart(
-        width=width,
-        height=height,
-        left=left,
-        top=top,
-        plot_width=plot_width,
-        plot_height=plot_height,
-        points=points,
-        line=" ".join(coords),
-        elapsed=format_duration(span),
-        half_elapsed=format_duration(span / 2),
-    )
-
-
-# ------------------------------------------------------------------ list helpers
-
-
-class StatusFilter(admin.SimpleListFilter):
-    """The five statuses, known in advance: no DISTINCT query over the whole table."""
-
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(s.value, s.value) for s in Status]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(status=self.value())
-        return queryset
-
-
-def resource_names() -> list[str]:
-    """The distinct resource names of all orders, one index probe per name.
-
-    Django's own filter asks for SELECT DISTINCT, which reads the whole table on every
-    page of the list (tens of milliseconds at 100,000 orders). This walks the index on
-    (resource_name, created) from one name to the next instead: a few probes for the
-    few names there are, on PostgreSQL and SQLite alike.
-    """
-    table = connection.ops.quote_name(OrderSummary._meta.db_table)
-    sql = f"""
-        WITH RECURSIVE names(name) AS (
-            SELECT MIN(resource_name) FROM {table}
-            UNION ALL
-            SELECT (SELECT MIN(resource_name) FROM {table} WHERE resource_name > names.name)
-            FROM names WHERE names.name IS NOT NULL
-        )
-        SELECT name FROM names WHERE name IS NOT NULL
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [row[0] for row in cursor.fetchall()]
-
-
-class ResourceFilter(admin.SimpleListFilter):
-    """The resources that have orders, found without reading every row."""
-
-    title = "resource"
-    parameter_name = "resource_name"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(name, name) for name in resource_names()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(resource_name=self.value())
-        return queryset
-
-
-class CappedCountPaginator(Paginator):
-    """Counts the matching orders only up to ``cap``: a page costs the same at any size.
-
-    COUNT(*) reads every matching row (or index entry), so its cost grows with the
-    table; counting at most ``cap + 1`` does not. Past the cap the list says "more
-    than 10,000", and any page number is served (one past the real end is empty).
-    """
-
-    cap = 10_000
-
-    # The column the count reads: every index that serves a filter of the list ends
-    # with ``created``, so counting it reads the index alone. (Counting the primary key
-    # makes SQLite visit each row: its other indexes point at rowids, not order ids.)
-    count_column = "created"
-
-    @cached_property
-    def count(self) -> int:
-        # Without the list's ORDER BY: the count may then use whichever index serves
-        # the filter (with it, SQLite walks the created index and filters every row).
-        rows = self.object_list.order_by().values(self.count_column)
-        return int(rows[: self.cap + 1].count())
-
-    @property
-    def capped(self) -> bool:
-        return self.count > self.cap
-
-    @property
-    def cap_text(self) -> str:
-        return f"{self.cap:,}"
-
-    def validate_number(self, number: Any) -> int:
-        if not self.capped:
-            return int(super().validate_number(number))
-        try:
-            page = int(number)
-        except (TypeError, ValueError):
-            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
-        if page < 1:
-            raise EmptyPage(self.error_messages["min_page"])
-        return page
-
-    def page(self, number: Any) -> Page:
-        if not self.capped:
-            return super().page(number)
-        # Django's page() cuts the slice at the count, which is only the cap here.
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
-
-
-def with_owner_names(rows: Iterable[Any]) -> list[Any]:
-    """The rows, each with ``owner_name`` set: the owners' user names in one query."""
-    rows = list(rows)
-    ids = {int(row.owner) for row in rows if row.owner and row.owner.isdigit()}
-    User = get_user_model()
-    names = {
-        str(pk): name
-        for pk, name in User.objects.filter(pk__in=ids).values_list("pk", User.USERNAME_FIELD)
-    }
-    for row in rows:
-        row.owner_name = names.get(row.owner or "", "")
-    return rows
-
-
-# ---------------------------------------------------------------------- the admin
-
-
-@admin.register(OrderSummary)
 class OrderSummaryAdmin(admin.ModelAdmin):
     """Orders as the read models know them; only the replay view reads the event store."""
 
@@ -660,7 +333,8 @@ class OrderSummaryAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
             rows = rows[:RERUN_LIMIT]
-        placed, unknown = rerun_orders(rows)
+        done = rerun_orders(rows)
+        placed = done.placed
         if placed:
             links = format_html_join(
                 ", ",
@@ -674,13 +348,22 @@ class OrderSummaryAdmin(admin.ModelAdmin):
             self.message_user(
                 request, format_html("Placed {} new {}: {}.", len(placed), noun, links)
             )
-        for resource, count in sorted(unknown.items()):
-            noun = "order was" if count == 1 else "orders were"
+        for resource, count in sorted(done.unknown.items()):
             self.message_user(
                 request,
-                f"{count} {noun} not re-run: resource {resource!r} is no longer registered.",
+                f"{_rows(count)} not re-run: resource {resource!r} is no longer registered.",
                 messages.ERROR,
             )
+        for reason, count in sorted(done.rejected.items()):
+            self.message_user(
+                request,
+                f"{_rows(count)} not re-run, the context was rejected: {reason}",
+                messages.ERROR,
+            )
+
+
+def _rows(count: int) -> str:
+    return f"{count} order was" if count == 1 else f"{count} orders were"
 
 
 def _shown_state(order: Order) -> dict[str, Any]:
@@ -688,17 +371,30 @@ def _shown_state(order: Order) -> dict[str, Any]:
     return {k: v for k, v in state_of(order).as_dict().items() if k != "order_id"}
 
 
-def rerun_orders(rows: Iterable[OrderSummary]) -> tuple[list[UUID], Counter[str]]:
+@dataclass
+class Rerun:
+    """What re-running some orders did: the new ids, and the rows skipped, counted by why."""
+
+    placed: list[UUID] = field(default_factory=list)
+    # Rows skipped per resource that is no longer registered.
+    unknown: Counter[str] = field(default_factory=Counter)
+    # Rows skipped per reason their context was rejected (place_order checks it now, as
+    # for an order from the API; an old row may hold what the rules no longer accept).
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+def rerun_orders(rows: Iterable[OrderSummary]) -> Rerun:
     """Place a new order for each row (same resource, context and owner).
 
-    Returns the new ids, and how many rows were skipped per resource that is no
-    longer registered.
+    A row whose resource is no longer registered, or whose context ``place_order``
+    rejects, is skipped and counted (see :class:`Rerun`).
     """
-    placed: list[UUID] = []
-    unknown: Counter[str] = Counter()
+    done = Rerun()
     for row in rows:
         try:
-            placed.append(place_order(row.resource_name, row.context, row.owner))
+            done.placed.append(place_order(row.resource_name, row.context, row.owner))
         except UnknownResourceError:
-            unknown[row.resource_name] += 1
-    return placed, unknown
+            done.unknown[row.resource_name] += 1
+        except ContextRejectedError as rejected:
+            done.rejected[str(rejected)] += 1
+    return done
