@@ -439,14 +439,6 @@ def rejected_context_order(tracker: OrderTracker) -> UUID:
     return order_id
 
 
-# place_order checks the context only once orders.domain.context.check_context is called
-# there; until then the re-run places the order and these fail.
-needs_check_context = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="needs check_context in place_order"
-)
-
-
-@needs_check_context
 def test_re_running_reports_an_order_whose_context_is_rejected(
     admin_client: Client, rejected_context_order: UUID
 ) -> None:
@@ -457,7 +449,6 @@ def test_re_running_reports_an_order_whose_context_is_rejected(
     ) in html(response)
 
 
-@needs_check_context
 def test_re_running_an_order_whose_context_is_rejected_places_nothing(
     admin_client: Client, rejected_context_order: UUID
 ) -> None:
