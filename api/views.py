@@ -13,13 +13,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api import idempotency, schema
+from api.pagination import CheckedCursorPagination, CheckedPageNumberPagination
+from api.params import int_between
 from api.permissions import can_see, owner_of
 from api.problems import Problem
 from api.representations import event_representation, is_staff, order_representation
@@ -56,7 +57,10 @@ def clean_text(value: str, field: str) -> str:
 
 def parse_moment(raw: str, field: str) -> datetime:
     """An ISO 8601 date and time from a query parameter, in UTC (400 naming it otherwise)."""
-    when = parse_datetime(clean_text(raw, field).replace(" ", "+"))
+    try:
+        when = parse_datetime(clean_text(raw, field).replace(" ", "+"))
+    except ValueError:  # well formed, impossible: month 13, an offset of a day or more
+        when = None
     if when is None:
         raise Problem(400, "Bad Request", f"{field} must be an ISO 8601 date and time.", field)
     if when.tzinfo is None:
@@ -69,7 +73,7 @@ def parse_moment(raw: str, field: str) -> datetime:
 
 def checked_page_size(request: Request, maximum: int) -> None:
     raw = request.query_params.get("page_size")
-    if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= maximum):
+    if raw is not None and int_between(raw, 1, maximum) is None:
         raise Problem(
             400, "Bad Request", f"page_size must be an integer from 1 to {maximum}.", "page_size"
         )
@@ -306,7 +310,7 @@ class OrderView(APIView):
         params = request.query_params
         if "version" in params:
             raw = params["version"]
-            if not raw.isdigit() or not 1 <= int(raw) <= summary.version:
+            if int_between(raw, 1, summary.version) is None:
                 raise Problem(
                     400,
                     "Bad Request",
@@ -366,7 +370,7 @@ class CancelOrderView(APIView):
         return Response(body, status=200 if order.is_terminal else 202)
 
 
-class OrderCursor(CursorPagination):
+class OrderCursor(CheckedCursorPagination):
     ordering = ("-created", "-order_id")
     page_size = 50
     page_size_query_param = "page_size"
@@ -414,7 +418,7 @@ class OrderListView(APIView):
         return paginator.get_paginated_response([order_representation(request, s) for s in page])
 
 
-class HistoryPagination(PageNumberPagination):
+class HistoryPagination(CheckedPageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000

@@ -175,7 +175,7 @@ def test_an_oversized_body_is_a_413_problem(
     alice: APIClient, held: HeldLauncher, tracker: OrderTracker, settings
 ) -> None:
     big = {"blob": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)}
-    assert_problem(place(alice, "held", big), 413, "context")
+    assert_problem(place(alice, "held", big), 413, "body")
     assert tracker.last_position() == 0
 
 
