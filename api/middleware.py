@@ -95,7 +95,8 @@ def as_problem(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     detail = response.reason_phrase or "Error."
     if response.status_code >= 500:
         detail = "The server failed to handle this request."
-    problem = django_problem(request, response.status_code, detail)
+    field = {404: "path", 405: "method", 413: "body"}.get(response.status_code)
+    problem = django_problem(request, response.status_code, detail, field)
     for name in KEPT_HEADERS:
         if name in response:
             problem[name] = response[name]

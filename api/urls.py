@@ -18,5 +18,6 @@ urlpatterns = [
     path("<str:resource_name>/order/", views.PlaceOrderView.as_view(), name="place-order"),
     # Last: any other path under /async/ is a problem+json 404 (never Django's HTML page,
     # never APPEND_SLASH's redirect or, for a POST in DEBUG, its RuntimeError).
-    re_path(r"^(?P<path>.*)$", no_route, name="no-route"),
+    # (?s) and \Z: a path holding or ending with a newline (%0A) is matched too.
+    re_path(r"(?s)^(?P<path>.*)\Z", no_route, name="no-route"),
 ]

@@ -63,6 +63,11 @@ def write(value: Any) -> str:
     return json.dumps(value)  # ensure_ascii: a surrogate becomes its escape
 
 
+def place_body(context: Any) -> bytes:
+    """A POST order's body around ``context``, written as is."""
+    return ('{"context": ' + write(context) + "}").encode("utf-8", "surrogatepass")
+
+
 def nested(depth: int, kinds: str) -> str:
     """A value nesting ``depth`` arrays and objects (``kinds``: a/o, cycled), iteratively."""
     opens = "".join("[" if kinds[i % len(kinds)] == "a" else '{"k":' for i in range(depth))

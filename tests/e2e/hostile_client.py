@@ -36,6 +36,39 @@ QUEUED = "async_rest.Order.Queued"
 CANCEL_TOPICS = ("async_rest.Order.CancelRequested", "async_rest.Order.Cancelled")
 
 
+# ------------------------------------------------------------------ the API's surface
+
+PARAMETERS = [(LIST, p) for p in ("status", "resource", "created_after", "created_before",
+              "cursor", "page_size")] + [(ORDER, "version"), (ORDER, "at"),
+              (HISTORY, "page"), (HISTORY, "page_size"), (LIST, "format")]  # fmt: skip
+TIMES = [(LIST, "created_after"), (LIST, "created_before"), (ORDER, "at")]
+
+
+def path_of(operation: str, order: str) -> str:
+    """The operation's path, on ``order`` (the path of an order) where it takes one."""
+    return {
+        PLACE: "/async/regina/order/",
+        CANCEL: order + "cancel/",
+        ORDER: order,
+        HISTORY: order + "history/",
+        LIST: "/async/orders/",
+    }[operation]
+
+
+HEADERS = ["Authorization", "Idempotency-Key", "Prefer", "Accept", "Accept-Language", "Cookie",
+           "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Host", "Origin",
+           "Referer", "X-CSRFToken", "Range", "If-Modified-Since", "Forwarded"]  # fmt: skip
+
+
+SEGMENTS = ["orders", "order", "history", "cancel", "regina", "schema", "docs", "%2E%2E",
+            "%2E", "", "%2F", "a" * 1000, "0b6e3f4e-8a0e-4bd4-9a54-5f2a3cbb1f5e"]  # fmt: skip
+
+
+def segment(text: str) -> str:
+    # Dots encoded: a client resolves /./ and /../ before sending (Django does not).
+    return text if text in SEGMENTS else query(x=text)[2:].replace(".", "%2E")
+
+
 def query(**params: str) -> str:
     """A query string that sends every value as its bytes, lone surrogates included."""
     return "&".join(
@@ -174,6 +207,13 @@ class HostileClient:
         answer = self.send("POST", "/async/regina/order/", body=body.encode())
         assert answer.status == 302, answer.body
         return httpx.URL(answer.headers["location"]).path
+
+    def __enter__(self) -> HostileClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.ledger.close()
+        self.http.close()
 
     def documented(self, operation: str) -> set[int]:
         return self.schema[operation] | ANY_PATH

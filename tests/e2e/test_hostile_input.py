@@ -13,7 +13,6 @@ import base64
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import httpx
@@ -26,15 +25,21 @@ from tests.e2e.hostile_client import (
     BODY_LIMIT,
     CANCEL,
     DEPTH_LIMIT,
+    HEADERS,
     HISTORY,
     LIST,
     ORDER,
+    PARAMETERS,
     PLACE,
+    SEGMENTS,
+    TIMES,
     HostileClient,
     check,
     order_id_of,
+    path_of,
     query,
     refused,
+    segment,
 )
 from tests.e2e.stack import embedded_stack, production_stack
 
@@ -59,27 +64,14 @@ ENV = {"ASYNC_REST_ORDER_RATE": "1000000/min"}  # the throttle is not under test
 
 @pytest.fixture(scope="module", params=["embedded", "production"])
 def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    var: Path = tmp_path_factory.mktemp(f"hostile-{request.param}")
-    if request.param == "embedded":
-        with embedded_stack(var, ENV) as live:
-            live.start()
-            live.create_token()
-            yield from serve(HostileClient(live, "embedded"))
-    else:
-        with production_stack(var, ENV) as live:
-            live.start()
-            yield from serve(HostileClient(live, "production"))
-
-
-def serve(client: HostileClient) -> Iterator[HostileClient]:
-    try:
-        yield client
-    finally:
-        client.ledger.close()
-
-
-def place_body(context: object) -> bytes:
-    return ('{"context": ' + h.write(context) + "}").encode("utf-8", "surrogatepass")
+    kind, var = request.param, tmp_path_factory.mktemp(f"hostile-{request.param}")
+    stack = embedded_stack if kind == "embedded" else production_stack
+    with stack(var, ENV) as live:
+        live.start()
+        if kind == "embedded":
+            live.create_token()  # one user's orders, as in production
+        with HostileClient(live, kind) as client:
+            yield client
 
 
 # ------------------------------------------------------------------ bodies
@@ -117,7 +109,7 @@ def test_strings_of_any_code_points_read_back_as_sent_or_are_refused(
     client: HostileClient, text: str, key: str
 ) -> None:
     context = {"steps": 1, "step_seconds": 0, "s": text, "l": [text], key: "v"}
-    answer = client.place_counted(place_body(context))
+    answer = client.place_counted(h.place_body(context))
     if h.surrogate_in(context):
         refused(answer, 400, "body")  # not a Unicode character: no store can hold it
     elif h.nul_in(context):
@@ -149,7 +141,7 @@ def test_numbers_of_any_size_read_back_by_value_or_are_refused(
     client: HostileClient, numbers: list
 ) -> None:
     context = {"steps": 1, "step_seconds": 0, "n": numbers}
-    answer = client.place_counted(place_body(context))
+    answer = client.place_counted(h.place_body(context))
     if h.out_of_range(numbers):
         refused(answer, 400, "body")
     else:
@@ -212,8 +204,7 @@ def test_a_body_past_the_limit_is_a_413_naming_body_on_every_endpoint(
     name = "reason" if operation == CANCEL else "context"
     body = (f'{{"{name}": "' + "a" * max(size - len(name) - 8, 0) + '"}').encode()
     target = client.place()
-    path = {PLACE: "/async/regina/order/", CANCEL: target + "cancel/", ORDER: target,
-            HISTORY: target + "history/", LIST: "/async/orders/"}[operation]  # fmt: skip
+    path = path_of(operation, target)
     before = client.ledger.count()
     if chunked and method == "POST":
         answer = client.raw_post(path, [body[i : i + 8000] for i in range(0, len(body), 8000)])
@@ -275,21 +266,12 @@ def test_a_body_without_content_type_is_a_415_naming_it(client: HostileClient) -
 
 # ------------------------------------------------------------------ query strings
 
-PARAMETERS = [(LIST, p) for p in ("status", "resource", "created_after", "created_before",
-              "cursor", "page_size")] + [(ORDER, "version"), (ORDER, "at"),
-              (HISTORY, "page"), (HISTORY, "page_size"), (LIST, "format")]  # fmt: skip
-TIMES = [(LIST, "created_after"), (LIST, "created_before"), (ORDER, "at")]
-
 
 @pytest.fixture(scope="module")
 def order(client: HostileClient) -> str:
     """An order of the caller's, and a second one so that the list has a next page."""
     client.place()
     return client.place()
-
-
-def path_of(operation: str, order: str) -> str:
-    return {LIST: "/async/orders/", ORDER: order, HISTORY: order + "history/"}[operation]
 
 
 def answered_naming(client: HostileClient, operation: str, order: str, name: str, value: str):
@@ -366,10 +348,6 @@ def test_a_tampered_etag_is_only_ever_a_miss_or_a_match(
 
 # ------------------------------------------------------------------ headers and paths
 
-HEADERS = ["Authorization", "Idempotency-Key", "Prefer", "Accept", "Accept-Language", "Cookie",
-           "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Host", "Origin",
-           "Referer", "X-CSRFToken", "Range", "If-Modified-Since", "Forwarded"]  # fmt: skip
-
 
 @hostile
 @given(
@@ -381,21 +359,10 @@ def test_every_header_given_junk_is_answered_as_documented(
     client: HostileClient, order: str, name: str, value: str, operation: str
 ) -> None:
     method, _ = operation.split()
-    path = {PLACE: "/async/regina/order/", CANCEL: order + "cancel/"}.get(operation) or path_of(
-        operation, order
-    )
+    path = path_of(operation, order)
     body = b'{"context": {"steps": 1, "step_seconds": 0}}' if method == "POST" else None
     answer = client.send_counted(method, path, body=body, headers={name: value})
     check(answer, client.documented(operation))
-
-
-SEGMENTS = ["orders", "order", "history", "cancel", "regina", "schema", "docs", "%2E%2E",
-            "%2E", "", "%2F", "a" * 1000, "0b6e3f4e-8a0e-4bd4-9a54-5f2a3cbb1f5e"]  # fmt: skip
-
-
-def segment(text: str) -> str:
-    # Dots encoded: a client resolves /./ and /../ before sending (Django does not).
-    return text if text in SEGMENTS else query(x=text)[2:].replace(".", "%2E")
 
 
 @hostile
