@@ -29,7 +29,10 @@ def clean_text(value: str, field: str) -> str:
 
 def parse_moment(raw: str, field: str) -> datetime:
     """An ISO 8601 date and time from a query parameter, in UTC (400 naming it otherwise)."""
-    when = parse_datetime(clean_text(raw, field).replace(" ", "+"))
+    try:
+        when = parse_datetime(clean_text(raw, field).replace(" ", "+"))
+    except ValueError:  # well formed, impossible: month 13, an offset of a day or more
+        when = None
     if when is None:
         raise Problem(400, "Bad Request", f"{field} must be an ISO 8601 date and time.", field)
     if when.tzinfo is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -77,6 +78,21 @@ def _field_of(detail: Any) -> str | None:
     return None
 
 
+# The part of the request at fault in DRF's own errors.
+BLAMED: tuple[tuple[type[exceptions.APIException], str], ...] = (
+    (exceptions.NotAuthenticated, "Authorization"),
+    (exceptions.AuthenticationFailed, "Authorization"),
+    (exceptions.UnsupportedMediaType, "Content-Type"),
+    (exceptions.NotAcceptable, "Accept"),
+    (exceptions.MethodNotAllowed, "method"),
+    (exceptions.ParseError, "body"),
+)
+
+
+def _blamed(exc: Exception) -> str | None:
+    return next((field for kind, field in BLAMED if isinstance(exc, kind)), None)
+
+
 def _flatten(detail: Any) -> str:
     if isinstance(detail, dict):
         return "; ".join(f"{k}: {_flatten(v)}" for k, v in detail.items())
@@ -93,7 +109,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = problem_body(exc.status_code, exc.title, str(exc.detail), instance, exc.field)
         return Response(body, status=exc.status_code, headers=exc.headers, content_type=PROBLEM)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        # Our views raise Problem; a bare Http404 is DRF's for an unknown ?format=.
+        params = request.query_params if request is not None else {}
+        blamed = "format" if "format" in params else "path"
+        body = problem_body(404, "Not Found", "No such resource or format.", instance, blamed)
+        return Response(body, status=404, content_type=PROBLEM)
     if is_unavailable(exc):
         # The database is away: say so, and when to retry, rather than a bare 500.
         from django.conf import settings
@@ -107,9 +127,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
-    field = _field_of(detail)
-    if isinstance(exc, exceptions.ParseError):
-        field = field or "body"
+    field = _field_of(detail) or _blamed(exc)
     title = _title(response.status_code)
     body = problem_body(response.status_code, title, _flatten(detail), instance, field)
     response.data = body
@@ -126,14 +144,23 @@ def _title(code: int) -> str:
         return "Error"
 
 
-def django_problem(request: HttpRequest, code: int, detail: str) -> JsonResponse:
+def django_problem(
+    request: HttpRequest, code: int, detail: str, field: str | None = None
+) -> JsonResponse:
     """A problem+json answer for errors raised outside DRF (Django's 404 and 500 handlers)."""
-    body = problem_body(code, _title(code), detail, request.get_full_path())
+    body = problem_body(code, _title(code), detail, request.get_full_path(), field)
     return JsonResponse(body, status=code, content_type=PROBLEM)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return django_problem(request, 404, "No such resource.")
+    return django_problem(request, 404, "No such resource.", "path")
+
+
+@csrf_exempt  # a POST to no route is a 404, not a CSRF failure
+def no_route(request: HttpRequest, path: str = "") -> JsonResponse:
+    """The last route under /async/: a path that names nothing is a 404, whatever the method."""
+    hint = "" if request.path.endswith("/") else " Every path of this API ends with a slash."
+    return django_problem(request, 404, f"No endpoint at this path.{hint}", "path")
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

@@ -1,9 +1,10 @@
 """URLs of the order API, mounted under /async/."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api import views
+from api.problems import no_route
 
 app_name = "api"
 
@@ -15,4 +16,9 @@ urlpatterns = [
     path("orders/<str:order_id>/history/", views.OrderHistoryView.as_view(), name="order-history"),
     path("orders/<str:order_id>/cancel/", views.CancelOrderView.as_view(), name="order-cancel"),
     path("<str:resource_name>/order/", views.PlaceOrderView.as_view(), name="place-order"),
+    # Last: any other path under /async/ is a problem+json 404 (never Django's HTML page,
+    # never APPEND_SLASH's redirect or, for a POST in DEBUG, its RuntimeError).
+    # [\s\S] and \Z: a path holding or ending with a newline (%0A) is matched too ("."
+    # and "$" would miss it; an inline (?s) flag breaks reverse()).
+    re_path(r"^(?P<path>[\s\S]*)\Z", no_route, name="no-route"),
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.urls import reverse
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,17 +45,6 @@ def order_url(request: Request, order_id: UUID | str) -> str:
     return request.build_absolute_uri(reverse("api:order", args=[str(order_id)]))
 
 
-def check_body_size(request: Request) -> None:
-    """Refuse a body larger than Django reads (``DATA_UPLOAD_MAX_MEMORY_SIZE``) by its header."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise Problem(400, "Bad Request", "Content-Length is not a number.", "body") from None
-    if declared > limit:
-        raise Problem(413, "Content Too Large", f"The body exceeds {limit} bytes.", "body")
-
-
 class PlaceOrderView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "orders"
@@ -64,7 +52,6 @@ class PlaceOrderView(APIView):
     @docs.place_order
     def post(self, request: Request, resource_name: str) -> Response:
         inputs.clean_text(resource_name, "resource_name")
-        check_body_size(request)
         try:
             dispatch.registration(resource_name)
         except dispatch.UnknownResourceError:

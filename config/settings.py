@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: under /async/ it answers every error as problem+json, before the others run.
+    "api.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +111,9 @@ ASYNC_REST: dict[str, Any] = {
     "ALLOW_ANONYMOUS": env_bool("ASYNC_REST_ALLOW_ANONYMOUS", True),
     # Largest accepted JSON context, in bytes, once serialised.
     "MAX_CONTEXT_BYTES": MAX_CONTEXT_BYTES,
+    # Deepest nesting of arrays and objects in a request body (the body itself is 1):
+    # deeper is a 400, before anything recursive (json, the stores) can overflow the stack.
+    "MAX_JSON_DEPTH": int(os.environ.get("ASYNC_REST_MAX_JSON_DEPTH", "64")),
     # Seconds a client is told to wait before polling again.
     "RETRY_AFTER": int(os.environ.get("ASYNC_REST_RETRY_AFTER", "1")),
     # Seconds between two supervision passes in each worker (projection catch-up,
@@ -128,7 +133,7 @@ ASYNC_REST: dict[str, Any] = {
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
 }
-# The whole request body is refused above this size (a 413 problem+json).
+# The whole request body is refused above this size, on every endpoint (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
 
 REST_FRAMEWORK = {
@@ -139,7 +144,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanUseOrders"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
@@ -162,6 +167,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.openapi.document_server_limits",
+        "api.openapi.document_guard_answers",
     ],
 }
 

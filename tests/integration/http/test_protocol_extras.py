@@ -316,8 +316,8 @@ def test_a_bad_token_is_a_401_that_says_how_to_authenticate(tracker: OrderTracke
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
-        ('{"context": {"x": 1e400}}', "context"),
-        ('{"context": {"x": NaN}}', "body"),  # not JSON: DRF's strict parser refuses it
+        ('{"context": {"x": 1e400}}', "body"),  # out of range: api.parsers refuses it
+        ('{"context": {"x": NaN}}', "body"),  # not JSON
         ('{"context": {"_type_": "uuid_hex", "_data_": "0b6e3f4e8a0e4bd49a545f2a3cbb1f5e"}}',
          "context"),
         ('{"context": {"rows": [{"_type_": "x", "_data_": 1}]}}', "context"),
@@ -336,7 +336,7 @@ def test_a_malformed_content_length_is_a_400(
     alice: APIClient, held: HeldLauncher, tracker: OrderTracker
 ) -> None:
     response = alice.post("/async/held/order/", {}, format="json", CONTENT_LENGTH="abc")
-    assert_problem(response, 400, "body")
+    assert_problem(response, 400, "Content-Length")
 
 
 def test_a_pizza_is_shown_only_to_who_may_see_its_order(
