@@ -18,6 +18,7 @@ urlpatterns = [
     path("<str:resource_name>/order/", views.PlaceOrderView.as_view(), name="place-order"),
     # Last: any other path under /async/ is a problem+json 404 (never Django's HTML page,
     # never APPEND_SLASH's redirect or, for a POST in DEBUG, its RuntimeError).
-    # (?s) and \Z: a path holding or ending with a newline (%0A) is matched too.
-    re_path(r"(?s)^(?P<path>.*)\Z", no_route, name="no-route"),
+    # [\s\S] and \Z: a path holding or ending with a newline (%0A) is matched too ("."
+    # and "$" would miss it; an inline (?s) flag breaks reverse()).
+    re_path(r"^(?P<path>[\s\S]*)\Z", no_route, name="no-route"),
 ]
