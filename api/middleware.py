@@ -14,8 +14,9 @@ from django.core.exceptions import (
     SuspiciousOperation,
     TooManyFieldsSent,
 )
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.log import log_response
+from rest_framework.renderers import JSONRenderer
 
 from api.problems import PROBLEM, django_problem, is_unavailable
 
@@ -23,6 +24,7 @@ from api.problems import PROBLEM, django_problem, is_unavailable
 API_PREFIX = "/async/"
 # Headers of an error answer that a problem+json rewrite must keep.
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance"}
 
 log = logging.getLogger("django.request")
 
@@ -90,13 +92,24 @@ def problem_for(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def as_problem(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """An error answer of any other kind (an HTML page, a schema renderer's) as problem+json."""
-    if response.status_code < 400 or response.get("Content-Type", "").startswith(PROBLEM):
+    if response.status_code < 400:
         return response
-    detail = response.reason_phrase or "Error."
-    if response.status_code >= 500:
-        detail = "The server failed to handle this request."
-    field = {404: "path", 405: "method", 413: "body"}.get(response.status_code)
-    problem = django_problem(request, response.status_code, detail, field)
+    renderer = getattr(response, "accepted_renderer", None)
+    if response.get("Content-Type", "").startswith(PROBLEM) and (
+        renderer is None or isinstance(renderer, JSONRenderer)
+    ):
+        return response
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and data.keys() >= PROBLEM_MEMBERS:
+        # DRF rendered our problem with the view's own renderer (the schema's YAML, the
+        # docs' HTML): the same problem, as JSON.
+        problem = JsonResponse(data, status=response.status_code, content_type=PROBLEM)
+    else:
+        detail = response.reason_phrase or "Error."
+        if response.status_code >= 500:
+            detail = "The server failed to handle this request."
+        field = {404: "path", 405: "method", 413: "body"}.get(response.status_code)
+        problem = django_problem(request, response.status_code, detail, field)
     for name in KEPT_HEADERS:
         if name in response:
             problem[name] = response[name]

@@ -29,8 +29,14 @@ def utf16(text: str) -> bytes:
     return text.encode("utf-16", "surrogatepass")
 
 
+def paired(text: str) -> str:
+    """``text`` as JSON reads its escapes: a high and a low surrogate make one character."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 def has_surrogate(text: str) -> bool:
-    return any("\ud800" <= c <= "\udfff" for c in text)
+    """Whether ``text`` holds a surrogate that pairs with none (no Unicode character)."""
+    return any("\ud800" <= c <= "\udfff" for c in paired(text))
 
 
 # ------------------------------------------------------------------ JSON, written by hand
@@ -128,6 +134,17 @@ def surrogate_in(value: Any) -> bool:
     if isinstance(value, list):
         return any(surrogate_in(v) for v in value)
     return False
+
+
+def as_read(value: Any) -> Any:
+    """``value`` with its strings as the server reads them (surrogate pairs joined)."""
+    if isinstance(value, str):
+        return paired(value)
+    if isinstance(value, dict):
+        return {paired(k): as_read(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_read(v) for v in value]
+    return value
 
 
 def nul_in(value: Any) -> bool:
