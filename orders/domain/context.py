@@ -37,8 +37,20 @@ def check_context(context: Any, max_bytes: int) -> None:
         )
     if len(text.encode()) > max_bytes:
         raise ContextRejectedError(f"context exceeds {max_bytes} bytes.", too_large=True)
-    if "\\u0000" in text:
+    if _holds_nul(context):
         raise ContextRejectedError("context must not contain NUL characters.")
+
+
+def _holds_nul(value: Any) -> bool:
+    # Looked for in the values themselves: in the JSON text, a string holding a backslash
+    # and "u0000" would look like an escaped NUL.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _has_reserved_keys(value: Any) -> bool:
