@@ -145,22 +145,6 @@ def measure(db: str, var_dir: Path, queue: str, token: str, args: argparse.Names
     return rounds
 
 
-def delete_queue(queue: str) -> None:
-    """Remove the bench's own Redis keys (its queue and exchange binding), nothing else."""
-    import redis
-
-    client = redis.Redis.from_url(support.REDIS_URL)
-    try:
-        keys = [
-            *client.scan_iter(match=f"{queue}*", count=1000),
-            *client.scan_iter(match=f"_kombu.binding.{queue}*", count=1000),
-        ]
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
 def report(rounds: list[dict[str, Any]], args: argparse.Namespace) -> str:
     rates = [r["orders_per_second"] for r in rounds]
     posts = [r["posts_per_second"] for r in rounds]
@@ -225,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 connections.close_all()
     finally:
-        delete_queue(queue)
+        support.delete_queue(queue)
         print(f"# deleted Redis keys of queue {queue}", flush=True)
     print()
     print(report(rounds, args))

@@ -25,7 +25,6 @@ from bench.peer_systems import (
     Deployment,
     auth,
     cpu,
-    delete_queue,
     deploy,
     quiesce,
     remove,
@@ -131,7 +130,7 @@ def session(dep: Deployment, args: argparse.Namespace, log_dir: Path, round_no: 
     figures: dict[str, Any] = {"load_average": load_avg}
     with web(dep, port, args.workers, log_dir) as http_svc:
         figures["post"] = post_figure(port, dep, args, http_svc)
-        delete_queue(dep.queue)  # the POSTed tasks: never run, by either system
+        support.delete_queue(dep.queue)  # the POSTed tasks: never run, by either system
         with worker(dep, args.concurrency, log_dir) as celery_svc:
             try:
                 warm = [load.place(port, dep, {"steps": args.steps}) for _ in range(3)]

@@ -117,25 +117,7 @@ def remove(dep: Deployment) -> None:
     with contextlib.suppress(Exception):
         support.drop_database(dep.db)
         print(f"# dropped database {dep.db}", flush=True)
-    delete_queue(dep.queue)
-
-
-def delete_queue(queue: str) -> None:
-    """Remove the bench's own Redis keys (its queue and exchange binding), nothing else."""
-    import redis
-
-    client = redis.Redis.from_url(support.REDIS_URL)
-    try:
-        keys = [
-            *client.scan_iter(match=f"{queue}*", count=1000),
-            # kombu's binding keys: _kombu.binding.<q> and, in recent kombu, also
-            # _kombu.binding_permanent.<q>.
-            *client.scan_iter(match=f"_kombu.binding*.{queue}*", count=1000),
-        ]
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    support.delete_queue(dep.queue)
 
 
 @contextlib.contextmanager

@@ -392,3 +392,21 @@ def header() -> None:
     print(f"# machine: {machine()}", flush=True)
     print(f"# code: {code_version()}", flush=True)
     print(f"# load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+
+
+def delete_queue(queue: str) -> None:
+    """Remove the bench's own Redis keys (its queue and exchange binding), nothing else."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [
+            *client.scan_iter(match=f"{queue}*", count=1000),
+            # kombu's binding keys: _kombu.binding.<q> and, in recent kombu, also
+            # _kombu.binding_permanent.<q>.
+            *client.scan_iter(match=f"_kombu.binding*.{queue}*", count=1000),
+        ]
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
