@@ -33,11 +33,8 @@ from rq.job import Job
 from rq.queue import Queue
 
 from config.supervision import follow_in_background
-from orders.queues.project import (
-    WORKER_LOST,
-    get_tracker,
-    set_tracker,
-)
+from orders.application.supervision import WORKER_LOST
+from orders.infrastructure.runtime import get_tracker, set_tracker
 from orders.queues.rq import end_lost_job
 
 WORKER_CLASS = "config.rq_worker.OrderWorker"  # by its import path, also under -m

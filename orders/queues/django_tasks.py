@@ -56,24 +56,14 @@ from django_tasks.exceptions import InvalidTaskError, TaskResultDoesNotExist
 from django_tasks.signals import task_enqueued, task_finished, task_started
 from django_tasks.utils import normalize_json
 
-from orders.queues.project import (
-    CancelRequestedError,
-    CeleryLauncher,
-    InlineLauncher,
-    Launcher,
-    Order,
-    OrderHandle,
-    OrderNotFoundError,
-    Status,
-    UnknownResourceError,
-    event_fields,
-    event_type,
-    get_tracker,
-    order_task,
-    place_order,
-    register,
-    registration,
-)
+from orders.application.dispatch import Launcher, UnknownResourceError, register, registration
+from orders.application.services import place_order
+from orders.application.tracker import OrderNotFoundError
+from orders.domain.order import CancelRequestedError, Order, Status, event_fields, event_type
+from orders.infrastructure.runtime import get_tracker
+from orders.queues.celery import CeleryLauncher
+from orders.queues.inline import InlineLauncher
+from orders.task_api import OrderHandle, order_task
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,11 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.utils import import_attribute
 
-from orders.queues.project import (
-    WORKER_LOST,
-    OrderNotFoundError,
-    Status,
-    get_tracker,
-    queue_retries,
-)
+from orders.application.supervision import WORKER_LOST
+from orders.application.tracker import OrderNotFoundError
+from orders.domain.order import Status
+from orders.infrastructure.runtime import get_tracker
+from orders.task_api import queue_retries
 
 log = logging.getLogger(__name__)
 
