@@ -15,14 +15,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from api import inputs, schema
 from api.idempotency import HEADER as IDEMPOTENCY_KEY
 from api.pagination import HistoryPagination, OrderCursor
-
-PROBLEM_TYPE = "application/problem+json"
+from api.problems import PROBLEM
 
 
 def problems(**described: str) -> dict[Any, OpenApiResponse]:
     """Error answers, documented as problem+json: ``problems(_404="Unknown order.")``."""
     return {
-        (int(code.lstrip("_")), PROBLEM_TYPE): OpenApiResponse(schema.Problem, description=text)
+        (int(code.lstrip("_")), PROBLEM): OpenApiResponse(schema.Problem, description=text)
         for code, text in described.items()
     }
 

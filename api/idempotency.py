@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.inputs import clean_text
 from api.models import IdempotencyKey
 from api.problems import Problem
 
@@ -103,8 +104,6 @@ def idempotent(
     key = request.headers.get(HEADER)
     if key is None:
         return answer(place())
-    from api.inputs import clean_text
-
     taken = claim(owner or "anonymous", clean_text(key, HEADER), fingerprint(*fingerprint_of))
     if taken.replay:
         record = taken.record
