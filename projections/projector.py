@@ -10,7 +10,8 @@ from a stored position: the net for anything written another way, and ``rebuild`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -127,6 +128,21 @@ def _converters(vendor: str, fields: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(None if f.get_internal_type() in as_is else f for f in fields)
 
 
+@lru_cache(maxsize=4)
+def _insert_history_arrays_sql(vendor: str) -> str:
+    # PostgreSQL: one short statement for any number of rows, a column array each. The
+    # VALUES form grows with the rows, and psycopg parses a long query again on every
+    # execute (it caches short ones only): that was a third of a rebuild's time.
+    quote = connection.ops.quote_name
+    # %b: the arrays go in binary, without the text format's quoting of every element.
+    arrays = ", ".join(f"%b::{f.cast_db_type(connection)}[]" for f in _HISTORY_FIELDS)
+    return (
+        f"INSERT INTO {quote(OrderEvent._meta.db_table)}"
+        f" ({', '.join(quote(f.column) for f in _HISTORY_FIELDS)})"
+        f" SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+    )
+
+
 def _db_values(fields: tuple[Any, ...], values: dict[str, Any]) -> list[Any]:
     return [
         values[f.attname]
@@ -143,14 +159,68 @@ def upsert_summary(order: Order) -> None:
         cursor.execute(_upsert_summary_sql(connection.vendor), _db_values(_SUMMARY_FIELDS, values))
 
 
+@lru_cache(maxsize=4)
+def _upsert_summaries_arrays_sql(vendor: str) -> str:
+    # PostgreSQL: the summaries of a whole catch-up batch in one statement (a round trip
+    # per order was most of a rebuild's waiting); the same guard as the single upsert.
+    single = _upsert_summary_sql(vendor)
+    head, _, tail = single.partition(" VALUES ")
+    arrays = ", ".join(f"%b::{f.cast_db_type(connection)}[]" for f in _SUMMARY_FIELDS)
+    return f"{head} SELECT * FROM unnest({arrays}){tail[tail.index(' ON CONFLICT') :]}"
+
+
+def upsert_summaries(orders: Sequence[Order]) -> None:
+    """Write each order's summary unless its row is already at that version or newer."""
+    if connection.vendor != "postgresql" or len(orders) < 2:
+        for order in orders:
+            upsert_summary(order)
+        return
+    rows = [_db_values(_SUMMARY_FIELDS, summary_values(order)) for order in orders]
+    with _bulk_cursor() as cursor:
+        cursor.execute(
+            _upsert_summaries_arrays_sql(connection.vendor),
+            [list(c) for c in zip(*rows, strict=True)],
+        )
+
+
+@contextmanager
+def _bulk_cursor() -> Iterator[Any]:
+    """A cursor for the statements that carry a batch's rows as arrays.
+
+    On PostgreSQL, one that sends the parameters apart from the query (server-side
+    binding, binary where the statement says ``%b``): Django's client-side cursor quotes
+    every element of every array into the query text, a fifth of a rebuild's time.
+    Same connection, same transaction.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
 def record_history(events: Sequence[Any]) -> None:
     """Add one history row per event; rows already there are left as they are."""
-    with connection.cursor() as cursor:
+    with _bulk_cursor() as cursor:
         for statement, params in _history_statements(events):
             cursor.execute(statement, params)
 
 
 def _history_statements(events: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+    if not events:
+        return []
+    if connection.vendor == "postgresql":
+        rows = [_db_values(_HISTORY_FIELDS, history_fields(e)) for e in events]
+        return [
+            (
+                _insert_history_arrays_sql(connection.vendor),
+                [list(c) for c in zip(*rows, strict=True)],
+            )
+        ]
     # As many rows per statement as the database takes parameters (999 on older SQLite).
     chunk = max(1, connection.ops.bulk_batch_size(_HISTORY_FIELDS, events))
     statements = []
@@ -177,7 +247,7 @@ def read_model_statements(order: Order, events: Sequence[Any]) -> list[tuple[str
 
 def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
     """Project what one process just saved (the read-your-writes path, when not inline)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), _bulk_cursor() as cursor:
         for statement, params in read_model_statements(order, events):
             cursor.execute(statement, params)
 
@@ -226,8 +296,7 @@ def catch_up(
         ]
         with transaction.atomic():
             record_history(events)
-            for order in behind:
-                upsert_summary(order)
+            upsert_summaries(behind)
             _advance(reached)
         seen += len(events)
         if on_batch:
