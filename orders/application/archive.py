@@ -172,7 +172,7 @@ class Archiver:
                 if not ids:
                     break
                 after = ids[-1]
-                chosen = self._eligible(ids, ended_before, statuses, report)
+                chosen = self.eligible(ids, ended_before, statuses, report)
                 if writer is not None and chosen:
                     writer.write(chosen)  # durable before anything is removed
                     self._remove(chosen)
@@ -190,13 +190,15 @@ class Archiver:
                 writer.close()
         return report
 
-    def _eligible(
+    def eligible(
         self,
         ids: list[UUID],
         ended_before: datetime,
         statuses: tuple[str, ...],
-        report: ArchiveReport,
+        report: ArchiveReport | None = None,
     ) -> list[ArchivedOrder]:
+        """These orders' streams, as archived, for those the store shows may go now."""
+        report = report or ArchiveReport()
         streams = self.table.rows(ids)
         projected = self.read_side.projected_up_to()
         newest = self.table.newest_row_order()
