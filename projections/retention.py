@@ -35,6 +35,9 @@ class ReadModelRetention:
     def projected_up_to(self) -> int:
         return position()
 
+    def together(self) -> transaction.Atomic:
+        return transaction.atomic()
+
     def remove(self, order_ids: Sequence[UUID]) -> None:
         ids = list(order_ids)
         with transaction.atomic():

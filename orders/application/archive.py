@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +52,10 @@ class ReadSide(Protocol):
 
     def remove(self, order_ids: Sequence[UUID]) -> None:
         """Delete the read models of these orders (idempotent)."""
+        ...
+
+    def together(self) -> AbstractContextManager[Any]:
+        """One transaction for the projections of a batch of restored orders."""
         ...
 
 
@@ -279,6 +284,8 @@ class Archiver:
                 report.problems.append(_torn(path, orders))
                 break
             streams = self.table.rows([o.order_id for o in orders])
+            missing: list[StoredRow] = []
+            to_project = []
             for o in orders:
                 events = decode(self.mapper, o.rows)
                 problems = stream_problems(o.order_id, events)
@@ -293,11 +300,16 @@ class Archiver:
                 if existing:
                     report.present += 1
                 else:
-                    self.table.put_back(o.rows)
+                    missing += o.rows
                     report.restored += 1
                     report.events += len(events)
-                # Idempotent projection: a crash after the insert is finished by a re-run.
-                self._project(events)
+                to_project.append(events)
+            # The batch's streams in one insert (one transaction: each whole or absent), and
+            # their projections in another; both idempotent, so a re-run finishes a crash.
+            self.table.put_back(missing)
+            with self.read_side.together():
+                for events in to_project:
+                    self._project(events)
             if on_batch:
                 on_batch(len(orders))
         return report

@@ -157,6 +157,13 @@ def archived_orders(path: Path) -> Iterator[list[ArchivedOrder] | Truncated]:
         raise ArchiveError(f"{path} is not an {FORMAT} file (empty)")
 
 
+def whole_batches(path: Path) -> Iterator[list[ArchivedOrder]]:
+    """The archive's complete batches (a torn last member, never acted upon, is left out)."""
+    for batch in archived_orders(path):
+        if not isinstance(batch, Truncated):
+            yield batch
+
+
 class ArchiveWriter:
     """Appends batches to an archive, one fsynced gzip member each; one writer per file.
 

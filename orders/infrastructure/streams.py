@@ -84,8 +84,9 @@ class StreamTable:
         return self._impl.newest_row_order()
 
     def put_back(self, rows: Sequence[StoredRow]) -> None:
-        """Insert one order's events as they were stored (one transaction; new positions)."""
-        self.recorder.insert_events([r.stored_event() for r in rows])
+        """Insert events as they were stored, in one transaction (they get new positions)."""
+        if rows:
+            self.recorder.insert_events([r.stored_event() for r in rows])
 
 
 class _SQLite:

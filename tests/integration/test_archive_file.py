@@ -17,6 +17,7 @@ from orders.application.archive_file import (
     Truncated,
     archived_orders,
     read_members,
+    whole_batches,
 )
 from orders.application.tracker import OrderTracker
 from orders.domain.order import event_type
@@ -56,7 +57,7 @@ def test_each_batch_is_one_member_after_the_header(
         writer.write(orders[2:])
     members = list(read_members(path))
     assert [len(m.lines) for m in members if isinstance(m, Member)] == [1, 2, 1]
-    assert [[o.order_id for o in batch] for batch in archived_orders(path)] == [
+    assert [[o.order_id for o in batch] for batch in whole_batches(path)] == [
         [orders[0].order_id, orders[1].order_id],
         [orders[2].order_id],
     ]
@@ -68,7 +69,7 @@ def test_an_archived_order_reads_back_as_it_was_written(
     path = tmp_path / "a.jsonl.gz"
     with ArchiveWriter(path) as writer:
         writer.write(orders)
-    assert [o for batch in archived_orders(path) for o in batch] == orders
+    assert [o for batch in whole_batches(path) for o in batch] == orders
 
 
 def test_a_torn_last_member_is_reported_and_cut_off_on_reopening(
