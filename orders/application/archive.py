@@ -135,6 +135,22 @@ def _readable(events: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def as_archived(rows: Sequence[StoredRow], events: list[Any]) -> ArchivedOrder:
+    """An order's stream as the archive keeps it (``events``: the rows decoded)."""
+    order = replay(None, events)
+    assert isinstance(order, Order)
+    return ArchivedOrder(order.id, str(order.status), events[-1].timestamp, list(rows),
+                         _readable(events))  # fmt: skip
+
+
+def stored_rows(tracker: OrderTracker, order_id: UUID) -> list[StoredRow]:
+    """An order's events as its tracker would store them (position 0: not stored)."""
+    return [
+        StoredRow(order_id, s.originator_version, s.topic, s.state, 0)
+        for s in map(tracker.mapper.to_stored_event, tracker.order_events(order_id))
+    ]
+
+
 def _same_rows(a: Sequence[StoredRow], b: Sequence[StoredRow]) -> bool:
     key = [(r.version, r.topic, r.state) for r in a]
     return key == [(r.version, r.topic, r.state) for r in b]
@@ -229,9 +245,7 @@ class Archiver:
             if order_id == newest:
                 report.skipped["holds the store's newest position (kept for now)"] += 1
                 continue
-            chosen.append(
-                ArchivedOrder(order_id, str(order.status), ended, rows, _readable(events))
-            )
+            chosen.append(as_archived(rows, events))
         return chosen
 
     def _remove(self, orders: list[ArchivedOrder]) -> None:

@@ -8,7 +8,13 @@ from uuid import UUID
 
 import pytest
 
-from orders.application.archive import offline_mapper, verify_archive
+from orders.application.archive import (
+    as_archived,
+    decode,
+    offline_mapper,
+    stored_rows,
+    verify_archive,
+)
 from orders.application.archive_file import (
     ArchivedOrder,
     ArchiveError,
@@ -20,21 +26,11 @@ from orders.application.archive_file import (
     whole_batches,
 )
 from orders.application.tracker import OrderTracker
-from orders.domain.order import event_type
-from orders.infrastructure.streams import StoredRow
 
 
 def archived(tracker: OrderTracker, order_id: UUID) -> ArchivedOrder:
-    events = tracker.order_events(order_id)
-    stored = [tracker.mapper.to_stored_event(e) for e in events]
-    rows = [StoredRow(order_id, s.originator_version, s.topic, s.state, 0) for s in stored]
-    readable = [
-        {"type": event_type(e), "timestamp": e.timestamp.isoformat(),
-         "prev_hash": e.__dict__["prev_hash"], "hash": e.__dict__["hash"]}
-        for e in events
-    ]  # fmt: skip
-    status = str(tracker.get_order(order_id).status)
-    return ArchivedOrder(order_id, status, events[-1].timestamp, rows, readable)
+    rows = stored_rows(tracker, order_id)
+    return as_archived(rows, decode(tracker.mapper, rows))
 
 
 @pytest.fixture

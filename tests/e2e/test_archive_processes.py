@@ -1,4 +1,4 @@
-"""An archive run killed with SIGKILL halfway: no order half removed; a re-run finishes the job."""
+"""Archive commands as real processes: killed with SIGKILL midway, and verified with no database."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from orders.application.archive_file import Member, read_members, whole_batches
+from orders.application.archive import as_archived, decode, stored_rows
+from orders.application.archive_file import (
+    ArchiveWriter,
+    Member,
+    read_members,
+    whole_batches,
+)
+from orders.application.tracker import OrderTracker
 from tests.services import ROOT, fresh_postgres_database, require_postgres
 
 pytestmark = pytest.mark.services
@@ -166,3 +173,20 @@ def test_an_archive_killed_midway_leaves_no_order_half_removed_and_a_rerun_finis
     assert f"restored {ORDERS} orders" in restored
     assert site.manage("orders", "verify", "--all").rstrip().endswith(" 0 problems")
     assert all(v == [EVENTS_EACH, True, EVENTS_EACH] for v in site.state(ids_file).values())
+
+
+def test_an_archive_is_verified_with_no_database_reachable(
+    memory_tracker: OrderTracker, tmp_path: Path
+) -> None:
+    order_id = memory_tracker.place("regina", {}, owner=None)
+    memory_tracker.start(order_id, "oven")
+    memory_tracker.complete(order_id, "/pizzas/1/")
+    rows = stored_rows(memory_tracker, order_id)
+    archive = tmp_path / "a.jsonl.gz"
+    with ArchiveWriter(archive) as writer:
+        writer.write([as_archived(rows, decode(memory_tracker.mapper, rows))])
+    nowhere = "postgres://postgres@127.0.0.1:9/nowhere"  # nothing listens on port 9
+    site = Site(tmp_path, {"DATABASE_URL": nowhere, "EVENTSTORE_URL": nowhere})
+    out = site.manage("orders", "verify", "--archive", str(archive))
+    assert f"verified archive {archive}: 1 orders, 3 events in " in out
+    assert out.rstrip().endswith(": 0 problems")
