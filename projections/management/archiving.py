@@ -35,7 +35,10 @@ def archive(
     # Orders are chosen only once projected: bring the read models up to date first.
     catch_up(tracker)
     started = time.monotonic()
-    archiver = Archiver(tracker, read_side)
+    try:
+        archiver = Archiver(tracker, read_side)
+    except NotImplementedError as exc:  # an in-memory store
+        raise CommandError(str(exc)) from None
     total = read_side.count(ended_before, names)
     bar = tqdm(total=total, unit="order", file=RawStream(command.stderr))
     try:
@@ -99,7 +102,7 @@ def restore(command: BaseCommand, path: str, **_: Any) -> None:
             report = Archiver(tracker, ReadModelRetention()).restore(
                 Path(path), on_batch=bar.update
             )
-        except ArchiveError as exc:
+        except (ArchiveError, NotImplementedError) as exc:
             raise CommandError(str(exc)) from None
     seconds = time.monotonic() - started
     for problem in report.problems:

@@ -213,3 +213,11 @@ def test_the_order_holding_the_newest_sqlite_row_is_kept_for_a_later_run(
     out = run("archive", "--ended-before", soon(), "--to", str(tmp_path / "a.jsonl.gz"))
     assert "archived 0 orders" in out and "kept 1: holds the store's newest position" in out
     assert set(rows_of(store_tracker, [last])) == {last}
+
+
+@pytest.mark.django_db
+def test_archiving_an_in_memory_store_is_a_clear_error(
+    memory_tracker: OrderTracker, tmp_path: Path
+) -> None:
+    with pytest.raises(CommandError, match="needs an SQLite or PostgreSQL event store"):
+        run("archive", "--ended-before", soon(), "--to", str(tmp_path / "a.jsonl.gz"))
