@@ -6,12 +6,15 @@ import os
 import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
+from orders.application.tracker import OrderTracker
+from orders.domain.order import Order
 from projections.models import Lease, OrderEvent, OrderSummary
-from projections.projector import position
+from projections.projector import position, project_saved
 
 
 class ReadModelRetention:
@@ -37,6 +40,9 @@ class ReadModelRetention:
 
     def together(self) -> transaction.Atomic:
         return transaction.atomic()
+
+    def project(self, tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
+        project_saved(tracker, order, events)
 
     def remove(self, order_ids: Sequence[UUID]) -> None:
         ids = list(order_ids)

@@ -58,6 +58,10 @@ class ReadSide(Protocol):
         """One transaction for the projections of a batch of restored orders."""
         ...
 
+    def project(self, tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
+        """Write the read models of a restored order (idempotent)."""
+        ...
+
 
 @dataclass
 class ArchiveReport:
@@ -332,9 +336,9 @@ class Archiver:
         order = replay(None, events)
         assert isinstance(order, Order)
         self.tracker.latest.drop(order.id)
-        # The tracker's listeners are what runs after a save (the read-model projection).
-        for listener in self.tracker.listeners:
-            listener(self.tracker, order, events)
+        # Not the tracker's listeners: where the read models are written inline with the
+        # events (one PostgreSQL database) it has none, and put_back writes events only.
+        self.read_side.project(self.tracker, order, events)
 
 
 def verify_archive(path: Path, mapper: Mapper[UUID]) -> ArchiveCheck:
