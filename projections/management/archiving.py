@@ -27,7 +27,7 @@ def archive(
     to: str,
     dry_run: bool,
     batch: int,
-    verbosity: int = 1,
+    list_ids: bool = False,
 ) -> None:
     tracker = get_tracker()
     read_side = ReadModelRetention()
@@ -64,7 +64,7 @@ def archive(
     )
     for reason, n in sorted(report.skipped.items()):
         out.write(f"kept {n}: {reason}")
-    if dry_run and verbosity > 1:
+    if dry_run and list_ids:
         for order_id in report.would_go:
             out.write(str(order_id))
 

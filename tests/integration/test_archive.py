@@ -114,7 +114,7 @@ def test_a_dry_run_says_what_would_go_and_removes_nothing(
 ) -> None:
     before = rows_of(store_tracker, ended)
     archive = tmp_path / "a.jsonl.gz"
-    out = run("-v", "2", "archive", "--ended-before", soon(), "--to", str(archive), "--dry-run")
+    out = run("archive", "--ended-before", soon(), "--to", str(archive), "--dry-run", "--list")
     assert "would archive 3 orders, 9 events" in out
     assert {str(i) for i in ended} <= set(out.split())
     assert rows_of(store_tracker, ended) == before

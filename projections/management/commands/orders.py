@@ -61,6 +61,7 @@ class Command(BaseCommand):
         archive.add_argument("--status", action="append", help="completed, failed, cancelled")
         archive.add_argument("--to", required=True, help="the archive, e.g. orders.jsonl.gz")
         archive.add_argument("--dry-run", action="store_true", help="say what would go")
+        archive.add_argument("--list", action="store_true", help="with --dry-run: the ids too")
         archive.add_argument("--batch", type=int, default=200, help="orders per batch")
         restore = sub.add_parser("restore", help="put an archive's streams back")
         restore.add_argument("archive_file")
@@ -127,7 +128,7 @@ class Command(BaseCommand):
     def _archive(self, **options: Any) -> None:
         archiving.archive(
             self, options["ended_before"], options["status"], options["to"],
-            options["dry_run"], options["batch"], options["verbosity"],
+            options["dry_run"], options["batch"], options["list"],
         )  # fmt: skip
 
     def _restore(self, archive_file: str, **_: Any) -> None:
