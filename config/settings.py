@@ -135,6 +135,15 @@ ASYNC_REST: dict[str, Any] = {
     # Write the read models in the same transaction as the events when both are in one
     # PostgreSQL database (config/bootstrap.py); off: project after each save instead.
     "INLINE_PROJECTION": env_bool("ASYNC_REST_INLINE_PROJECTION", True),
+    # Automatic retention (config/retention.py), off unless RETENTION_DAYS is set: orders
+    # ended more than that many days ago are archived to RETENTION_DIR and removed, by
+    # one worker at a time, at most once every RETENTION_INTERVAL seconds.
+    "RETENTION_DAYS": float(os.environ.get("ASYNC_REST_RETENTION_DAYS", "0") or 0),
+    "RETENTION_DIR": os.environ.get("ASYNC_REST_RETENTION_DIR", str(VAR_DIR / "archive")),
+    "RETENTION_INTERVAL": float(os.environ.get("ASYNC_REST_RETENTION_INTERVAL", "3600")),
+    "RETENTION_STATUSES": os.environ.get(
+        "ASYNC_REST_RETENTION_STATUSES", "completed,failed,cancelled"
+    ),
 }
 # The whole request body is refused above this size, on every endpoint (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096

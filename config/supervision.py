@@ -1,4 +1,4 @@
-"""The workers' supervision loop: projection catch-up, relay, reaper, expired idempotency keys.
+"""The workers' supervision loop: catch-up, relay, reaper, expired idempotency keys, retention.
 
 Each Celery worker runs it in a background thread (``config.celery``); ``manage.py
 projections follow`` runs it in the foreground. It composes the read side (which orders
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from api.idempotency import purge_expired
+from config.retention import retain_if_due
 from orders.application.supervision import cutoff, reap, relay
 from orders.infrastructure.runtime import get_tracker
 from projections.projector import catch_up
@@ -34,6 +35,7 @@ def supervise_once() -> None:
     silent = float(conf["WORKER_LOST_AFTER"])
     reap(silent_orders(cutoff(silent)), silent)
     purge_expired()
+    retain_if_due()  # off by default (ASYNC_REST RETENTION_DAYS)
 
 
 def follow(stop: threading.Event, interval: float | None = None) -> None:

@@ -1,4 +1,4 @@
-"""``manage.py orders history|replay|export|verify``: audit orders from the event store."""
+"""``manage.py orders history|replay|export|verify|archive|restore``: audit and retention."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from orders.application.tracker import OrderNotFoundError
 from orders.domain.order import event_fields, event_type
 from orders.infrastructure.runtime import get_tracker
 from projections.audit import event_record, order_ids_in_store, state_record, verify
+from projections.management import archiving
 from projections.management.output import RawStream
 from projections.models import OrderSummary
 
@@ -54,6 +55,16 @@ class Command(BaseCommand):
         target = check.add_mutually_exclusive_group(required=True)
         target.add_argument("order_id", nargs="?")
         target.add_argument("--all", action="store_true")
+        target.add_argument("--archive", help="check an archive file alone (no database)")
+        archive = sub.add_parser("archive", help="move ended orders' streams to an archive file")
+        archive.add_argument("--ended-before", required=True, type=_moment, help="ISO time")
+        archive.add_argument("--status", action="append", help="completed, failed, cancelled")
+        archive.add_argument("--to", required=True, help="the archive, e.g. orders.jsonl.gz")
+        archive.add_argument("--dry-run", action="store_true", help="say what would go")
+        archive.add_argument("--list", action="store_true", help="with --dry-run: the ids too")
+        archive.add_argument("--batch", type=int, default=200, help="orders per batch")
+        restore = sub.add_parser("restore", help="put an archive's streams back")
+        restore.add_argument("archive_file")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         getattr(self, f"_{action}")(**options)
@@ -114,7 +125,19 @@ class Command(BaseCommand):
                     out.write(_dumps(event_record(e)) + "\n")
                 bar.update(1)
 
-    def _verify(self, order_id: str | None, all: bool, **_: Any) -> None:
+    def _archive(self, **options: Any) -> None:
+        archiving.archive(
+            self, options["ended_before"], options["status"], options["to"],
+            options["dry_run"], options["batch"], options["list"],
+        )  # fmt: skip
+
+    def _restore(self, archive_file: str, **_: Any) -> None:
+        archiving.restore(self, archive_file)
+
+    def _verify(self, order_id: str | None, all: bool, archive: str | None, **_: Any) -> None:
+        if archive:
+            archiving.verify_file(self, archive)
+            return
         tracker = get_tracker()
         ids = order_ids_in_store(tracker) if all else [_uuid(order_id or "")]
         total = OrderSummary.objects.count() if all else 1
