@@ -19,6 +19,7 @@ from orders.application.tracker import OrderTracker
 from orders.infrastructure import runtime
 from orders.infrastructure.eventstore import event_store_env
 from projections.projector import project_saved
+from receipts import keys as receipt_keys
 
 
 def build_tracker(url: str | None = None, *, create_table: bool = False) -> OrderTracker:
@@ -47,6 +48,7 @@ def create_event_tables(**_: Any) -> None:
 
 def wire() -> None:
     runtime.install(build_tracker)
+    receipt_keys.install(settings.ASYNC_REST)  # now: a missing or bad key stops the process
     post_migrate.connect(
         create_event_tables, sender=apps.get_app_config("orders"), dispatch_uid="event-tables"
     )
