@@ -64,6 +64,7 @@ class ReceiptView(APIView):
             **problems(
                 _404="Unknown order, or not yours.",
                 _409="The order has not ended yet.",
+                _500="The stored record fails its own hash chain: it is not signed.",
                 **COMMON,
             ),
         },
