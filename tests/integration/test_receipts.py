@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from async_rest_client.receipts import read_export, verify_receipt, verify_stream
 from async_rest_client.receipts import chain_hash as client_chain_hash
+from async_rest_client.receipts import read_export, verify_receipt, verify_stream
 from orders.application.tracker import OrderTracker
 from receipts import keys
 from receipts.issue import issue
@@ -178,14 +178,10 @@ def test_verify_receipt_accepts_an_honest_receipt_and_stream(
     assert "stream OK: 5 events chain up to the head" in said
 
 
-def test_verify_receipt_uses_a_key_set_file_when_given(
-    receipt_file: Path, tmp_path: Path
-) -> None:
+def test_verify_receipt_uses_a_key_set_file_when_given(receipt_file: Path, tmp_path: Path) -> None:
     key_set = tmp_path / "keys.json"
     key_set.write_text(json.dumps(keys.key_ring().key_set()))
-    assert run("verify-receipt", str(receipt_file), "--keys", str(key_set)).startswith(
-        "receipt OK"
-    )
+    assert run("verify-receipt", str(receipt_file), "--keys", str(key_set)).startswith("receipt OK")
 
 
 def test_verify_receipt_refuses_a_receipt_whose_status_was_edited(receipt_file: Path) -> None:
@@ -201,7 +197,7 @@ def test_verify_receipt_refuses_a_stream_with_an_event_edited(
     records = read_export(str(export_file))
     records[3]["percent"] = 90
     export_file.write_text("".join(json.dumps(r) + "\n" for r in records))
-    with pytest.raises(CommandError, match="event 4 .Progressed. was altered"):
+    with pytest.raises(CommandError, match=r"event 4 \(Progressed\) was altered"):
         run("verify-receipt", str(receipt_file), "--stream", str(export_file))
 
 
