@@ -8,6 +8,7 @@ cancelling an ended order. ``GET /.well-known/async-rest-keys`` is public.
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -79,7 +80,7 @@ class ReceiptView(APIView):
                 "Conflict",
                 f"The order is {exc.status}: a receipt is issued once it has ended.",
                 "status",
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": str(settings.ASYNC_REST["RETRY_AFTER"])},
             ) from None
         except BrokenRecordError as exc:
             # Never sign a stream that fails its own chain; `orders verify` says more.
