@@ -237,3 +237,31 @@ def test_the_client_checks_a_real_exported_stream_against_a_real_receipt(
 ) -> None:
     receipt = verify_receipt(json.loads(receipt_file.read_text()), keys.key_ring().key_set())
     assert verify_stream(receipt, read_export(str(export_file))) == 5
+
+
+@pytest.fixture
+def keys_file(tmp_path: Path) -> Path:
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(keys.key_ring().key_set()))
+    return path
+
+
+def test_the_clients_command_line_verifies_a_receipt_and_its_stream_offline(
+    receipt_file: Path, export_file: Path, keys_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from async_rest_client.cli import OK, main
+
+    argv = ["verify-receipt", str(receipt_file), "--keys", str(keys_file)]
+    assert main([*argv, "--stream", str(export_file)]) == OK
+    assert "stream OK: 5 events chain up to the head" in capsys.readouterr().out
+
+
+def test_the_clients_command_line_exits_1_for_a_refused_receipt(
+    receipt_file: Path, keys_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from async_rest_client.cli import FAILED, main
+
+    receipt = json.loads(receipt_file.read_text())
+    receipt_file.write_text(json.dumps({**receipt, "version": 4}))
+    assert main(["verify-receipt", str(receipt_file), "--keys", str(keys_file)]) == FAILED
+    assert "receipt refused: the signature does not match" in capsys.readouterr().err
