@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def rate(label: str, count: int, rounds: int, work: Callable[[], None]) -> None:
+def rate(label: str, count: int, rounds: int, work: Callable[[], object]) -> None:
     """Per wall-clock second, and per CPU second of this process (steadier on a shared box)."""
     wall, cpu = [], []
     for _ in range(rounds):
