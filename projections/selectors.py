@@ -60,6 +60,27 @@ def read_summary(order_id: UUID) -> OrderState | None:
     return OrderState(**dict(zip(FIELD_NAMES, values, strict=True)))
 
 
+@lru_cache(maxsize=4)
+def _head_sql(vendor: str) -> str:
+    meta = OrderSummary._meta
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {quote(meta.get_field('owner').column)}, {quote(meta.get_field('version').column)}"
+        f" FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    )
+
+
+def summary_head(order_id: UUID) -> tuple[str | None, int] | None:
+    """The owner and version of the order's read model, or None without a row (two columns)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _head_sql(connection.vendor),
+            [OrderSummary._meta.pk.get_db_prep_value(order_id, connection)],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], int(row[1]))
+
+
 def order_summary(order_id: UUID) -> OrderState | None:
     """The order's state; projected on the spot if its events are not in the read model yet.
 
