@@ -21,6 +21,7 @@ from orders.infrastructure import runtime
 from orders.infrastructure.eventstore import event_store_env
 from orders.infrastructure.postgres import OrderedPostgresRecorder
 from projections.projector import project_saved, read_model_statements
+from receipts import keys as receipt_keys
 
 
 def build_tracker(url: str | None = None, *, create_table: bool = False) -> OrderTracker:
@@ -81,6 +82,7 @@ def create_event_tables(**_: Any) -> None:
 
 def wire() -> None:
     runtime.install(build_tracker)
+    receipt_keys.install(settings.ASYNC_REST)  # now: a missing or bad key stops the process
     post_migrate.connect(
         create_event_tables, sender=apps.get_app_config("orders"), dispatch_uid="event-tables"
     )

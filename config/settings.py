@@ -145,6 +145,18 @@ ASYNC_REST: dict[str, Any] = {
         "ASYNC_REST_RETENTION_STATUSES", "completed,failed,cancelled"
     ),
 }
+# Receipts of ended orders (receipts/): the Ed25519 key that signs them (a PEM private key;
+# the embedded default generates one into var/, 0600, the first time), and the retired
+# keys (PEM, comma-separated) whose receipts must still verify after a rotation.
+ASYNC_REST.update(
+    RECEIPT_KEY_FILE=os.environ.get(
+        "ASYNC_REST_RECEIPT_KEY_FILE", str(VAR_DIR / "receipt-key.pem")
+    ),
+    RECEIPT_RETIRED_KEYS=[
+        p for p in os.environ.get("ASYNC_REST_RECEIPT_RETIRED_KEYS", "").split(",") if p.strip()
+    ],
+    RECEIPT_KEY_GENERATE="ASYNC_REST_RECEIPT_KEY_FILE" not in os.environ,
+)
 # The whole request body is refused above this size, on every endpoint (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
 

@@ -3,10 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.receipts import ReceiptKeysView
+
 urlpatterns = [
     path("async/", include("api.urls")),
     path("pizzeria/", include("examples.pizzeria.urls")),
     path("admin/", admin.site.urls),
+    # Public: the keys that check receipts, where an auditor's tool looks (RFC 8615).
+    path(".well-known/async-rest-keys", ReceiptKeysView.as_view(), name="receipt-keys"),
 ]
 
 handler400 = "api.problems.bad_request"

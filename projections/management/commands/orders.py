@@ -1,4 +1,4 @@
-"""``manage.py orders history|replay|export|verify|archive|restore``: audit and retention."""
+"""``manage.py orders history|replay|export|verify|verify-receipt|archive|restore``: audit."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ class Command(BaseCommand):
         when.add_argument("--version", type=int)
         when.add_argument("--at", help="ISO 8601 date and time")
         export = sub.add_parser("export", help="stream matching orders' events as JSON Lines")
+        export.add_argument("order", nargs="?", metavar="order_id", help="only this order's events")
         export.add_argument("--since", help="orders placed at or after this ISO time")
         export.add_argument("--status", help="queued, running, completed, failed, cancelled")
         check = sub.add_parser("verify", help="recompute hash chains, compare the read models")
@@ -65,9 +66,13 @@ class Command(BaseCommand):
         archive.add_argument("--batch", type=int, default=200, help="orders per batch")
         restore = sub.add_parser("restore", help="put an archive's streams back")
         restore.add_argument("archive_file")
+        receipt = sub.add_parser("verify-receipt", help="check a receipt offline (receipts/)")
+        receipt.add_argument("receipt", help="the receipt, as GET …/receipt/ answered it")
+        receipt.add_argument("--stream", help="an `orders export` file to check against it")
+        receipt.add_argument("--keys", help="a JWK Set file (default: this deployment's keys)")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
-        getattr(self, f"_{action}")(**options)
+        getattr(self, f"_{action.replace('-', '_')}")(**options)
 
     def _events(self, order_id: str) -> list[Any]:
         events = get_tracker().order_events(_uuid(order_id))
@@ -109,7 +114,11 @@ class Command(BaseCommand):
             raise CommandError(f"no such order or version: {exc}") from None
         self.stdout.write(json.dumps(state_record(state), indent=2, ensure_ascii=False))
 
-    def _export(self, since: str | None, status: str | None, **_: Any) -> None:
+    def _export(self, order: str | None, since: str | None, status: str | None, **_: Any) -> None:
+        if order:  # one order, straight from the store: what a receipt's stream check reads
+            for e in self._events(order):
+                self.stdout.write(_dumps(event_record(e)))
+            return
         rows = OrderSummary.objects.order_by("created", "order_id")
         if since:
             rows = rows.filter(created__gte=_moment(since))
@@ -158,6 +167,14 @@ class Command(BaseCommand):
         if findings:
             raise CommandError(summary)
         self.stdout.write(summary)
+
+    def _verify_receipt(self, receipt: str, stream: str | None, keys: str | None, **_: Any) -> None:
+        from receipts.check import verify_receipt_files
+
+        try:
+            self.stdout.write(verify_receipt_files(receipt, stream, keys))
+        except (ValueError, OSError) as exc:  # ReceiptError is a ValueError, as is bad JSON
+            raise CommandError(f"receipt refused: {exc}") from None
 
 
 def _dumps(record: dict[str, Any]) -> str:
