@@ -8,18 +8,19 @@ completed, **200** when failed or cancelled.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils.http import parse_etags
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.representations import order_representation
+from orders.application.timing import status_timing
 from orders.domain.state import OrderState
 
 
-def etag_of(order: OrderState) -> str:
-    # Changes exactly when the order's version does (replays carry their own version).
-    return f'"{order.order_id.hex}-{order.version}"'
+def etag_of(order: OrderState, stalled: bool = False) -> str:
+    # Changes exactly when the body does: the version (replays carry their own), and
+    # "stalled", the one field that changes with the clock alone (eta is the version's).
+    return f'"{order.order_id.hex}-{order.version}{"-stalled" if stalled else ""}"'
 
 
 def not_modified(request: Request, etag: str) -> bool:
@@ -31,11 +32,16 @@ def not_modified(request: Request, etag: str) -> bool:
 
 
 def status_response(request: Request, order: OrderState) -> Response:
-    """The poll's answer: 304 if unchanged, else 202 (+Retry-After), 201 (+Location) or 200."""
-    etag = etag_of(order)
+    """The poll's answer: 304 if unchanged, else 202 (+Retry-After), 201 (+Location) or 200.
+
+    Retry-After follows the order's pace (``orders.domain.timing``), on a 304 too.
+    """
+    timing = status_timing(order)
+    etag = etag_of(order, timing.stalled)
+    pace = {} if timing.retry_after is None else {"Retry-After": str(timing.retry_after)}
     if not_modified(request, etag):
-        return Response(status=304, headers={"ETag": etag})
-    body = order_representation(request, order)
+        return Response(status=304, headers={"ETag": etag, **pace})
+    body = order_representation(request, order, timing)
     headers = {"ETag": etag}
     if order.status == "completed":
         code = 201
@@ -45,7 +51,7 @@ def status_response(request: Request, order: OrderState) -> Response:
         code = 200
     else:
         code = 202
-        headers["Retry-After"] = str(settings.ASYNC_REST["RETRY_AFTER"])
+        headers.update(pace)
     return Response(body, status=code, headers=headers)
 
 
@@ -54,6 +60,7 @@ def replay_response(request: Request, order: OrderState) -> Response:
     etag = etag_of(order)
     if not_modified(request, etag):
         return Response(status=304, headers={"ETag": etag})
-    body = order_representation(request, order)
+    # Seen at its own moment: a past state was not stalled when it was current.
+    body = order_representation(request, order, status_timing(order, now=order.updated))
     body["replayed_version"] = order.version
     return Response(body, status=200, headers={"ETag": etag})

@@ -16,6 +16,12 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def env_seconds_by_name(name: str) -> dict[str, float]:
+    """``"regina=30,margherita=120"`` from the environment as ``{"regina": 30.0, ...}``."""
+    pairs = (item.split("=", 1) for item in os.environ.get(name, "").split(",") if "=" in item)
+    return {key.strip(): float(value) for key, value in pairs if key.strip()}
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -132,6 +138,16 @@ ASYNC_REST: dict[str, Any] = {
     "AGGREGATE_CACHE": int(os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000")),
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
+    # Status timing and metrics (orders/application/timing.py, metrics/):
+    # a running order silent for this many seconds shows "stalled": true (0: never), ...
+    "STALL_AFTER": float(os.environ.get("ASYNC_REST_STALL_AFTER", "600")),
+    # ... or for this many for a given resource ("regina=30,margherita=120"), which
+    # overrides both the default and register(..., stall_after=...).
+    "STALL_AFTER_BY_RESOURCE": env_seconds_by_name("ASYNC_REST_STALL_AFTER_BY_RESOURCE"),
+    # The longest Retry-After derived from an order's pace (the shortest is 1 s).
+    "RETRY_AFTER_MAX": int(os.environ.get("ASYNC_REST_RETRY_AFTER_MAX", "30")),
+    # A bearer token that may read /metrics (staff may too); empty: staff only.
+    "METRICS_TOKEN": os.environ.get("ASYNC_REST_METRICS_TOKEN", ""),
 }
 # The whole request body is refused above this size, on every endpoint (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
