@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "projections",
     "api",
+    "metrics",
     # The composition root (config/bootstrap.py), run by this app's ready().
     "config.apps.AsyncRestConfig",
     "examples.pizzeria",

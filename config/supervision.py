@@ -1,4 +1,4 @@
-"""The workers' supervision loop: projection catch-up, relay, reaper, expired idempotency keys.
+"""The workers' supervision loop: projections' catch-up, relay, reaper, expired idempotency keys.
 
 Each Celery worker runs it in a background thread (``config.celery``); ``manage.py
 projections follow`` runs it in the foreground. It composes the read side (which orders
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from api.idempotency import purge_expired
+from metrics.projection import catch_up as count_metrics
 from orders.application.supervision import cutoff, reap, relay
 from orders.infrastructure.runtime import get_tracker
 from projections.projector import catch_up
@@ -29,6 +30,7 @@ def supervise_once() -> None:
     """One pass: catch the read models up, then act on what they show as waiting or stuck."""
     conf = settings.ASYNC_REST
     catch_up(get_tracker())
+    count_metrics(get_tracker())
     not_sent, unstarted = float(conf["RELAY_AFTER"]), float(conf["REDISPATCH_AFTER"])
     relay(waiting_orders(cutoff(not_sent), cutoff(unstarted)), not_sent, unstarted)
     silent = float(conf["WORKER_LOST_AFTER"])

@@ -1,12 +1,15 @@
-"""Root URLs: the order API under /async/, the pizzeria demo, the admin."""
+"""Root URLs: the order API under /async/, the pizzeria demo, the admin, /metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
+
+from metrics.views import MetricsView
 
 urlpatterns = [
     path("async/", include("api.urls")),
     path("pizzeria/", include("examples.pizzeria.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]
 
 handler400 = "api.problems.bad_request"
