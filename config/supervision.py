@@ -30,12 +30,13 @@ def supervise_once() -> None:
     """One pass: catch the read models up, then act on what they show as waiting or stuck."""
     conf = settings.ASYNC_REST
     catch_up(get_tracker())
-    count_metrics(get_tracker())
     not_sent, unstarted = float(conf["RELAY_AFTER"]), float(conf["REDISPATCH_AFTER"])
     relay(waiting_orders(cutoff(not_sent), cutoff(unstarted)), not_sent, unstarted)
     silent = float(conf["WORKER_LOST_AFTER"])
     reap(silent_orders(cutoff(silent)), silent)
     purge_expired()
+    # Last: the metrics are for watching; a failure here must not hold up the relay or reaper.
+    count_metrics(get_tracker())
 
 
 def follow(stop: threading.Event, interval: float | None = None) -> None:

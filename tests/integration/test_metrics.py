@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -12,8 +14,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from config.supervision import supervise_once
 from metrics.collector import TallyCollector
 from metrics.projection import catch_up, rebuild
+from orders.application import dispatch
+from orders.application.services import place_order
 from orders.application.supervision import WORKER_LOST
 from orders.application.tracker import OrderTracker
 from orders.domain.order import event_type
@@ -172,3 +177,50 @@ def test_metrics_are_served_to_the_scrape_token(
     answer = scraper.get("/metrics", HTTP_AUTHORIZATION="Bearer right")
     text = answer.content.decode()
     assert value(text, "async_rest_orders_placed_total", resource="regina") == 1
+
+
+class DownThenUp:
+    """A broker that is down until ``up`` is set."""
+
+    def __init__(self) -> None:
+        self.up = False
+
+    def launch(self, task: object, order_id: UUID, dispatch_id: str) -> None:
+        if not self.up:
+            raise ConnectionError("broker down")
+
+
+@pytest.fixture
+def broker() -> Iterator[DownThenUp]:
+    launcher = DownThenUp()
+    dispatch.register("flaky", print, launcher=launcher)
+    yield launcher
+    dispatch.unregister("flaky")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_supervision_loop_counts_the_orders_it_relayed_and_reaped(
+    tracker: OrderTracker, broker: DownThenUp, settings
+) -> None:
+    settings.ASYNC_REST = {
+        **settings.ASYNC_REST,
+        "RELAY_AFTER": 0.1,
+        "WORKER_LOST_AFTER": 0.1,
+    }
+    relayed = place_order("flaky", {}, owner=None)
+    lost = place_order("flaky", {}, owner=None)
+    broker.up = True
+    time.sleep(0.2)
+    supervise_once()  # relays both
+    tracker.start(lost, "w")
+    time.sleep(0.2)
+    supervise_once()  # reaps the started one
+    text = scrape(tracker)
+    assert (tracker.get_order(relayed).dispatched, tracker.get_order(lost).status) == (
+        True,
+        "failed",
+    )
+    assert [
+        value(text, f"async_rest_orders_{name}_total", resource="flaky")
+        for name in ("relayed", "reaped")
+    ] == [2, 1]

@@ -17,13 +17,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["rebuild", "catchup", "show"])
+        parser.add_argument("--batch", type=int, default=500, help="events per transaction")
 
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
+    def handle(self, *args: Any, action: str, batch: int, **options: Any) -> None:
         tracker = get_tracker()
         if action == "show":
             registry = CollectorRegistry(auto_describe=False)
             registry.register(TallyCollector(tracker))
             self.stdout.write(generate_latest(registry).decode(), ending="")
             return
-        count = rebuild(tracker) if action == "rebuild" else catch_up(tracker)
+        count = rebuild(tracker) if action == "rebuild" else catch_up(tracker, batch)
         self.stdout.write(f"{action}: {count} events counted")
