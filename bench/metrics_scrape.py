@@ -7,8 +7,8 @@ The store gets ``--orders`` orders of three resources (90% completed, 5% failed,
 2% queued; 4 events each for the ended ones), saved 500 at a time with their summary rows;
 then the metrics projection counts the whole log (timed), then ``GET /metrics`` is served
 ``--scrapes`` times through Django's test client with the scrape token (timed: the view,
-the collector's queries, the text format). ``--postgres``: Django's database and the event store on a fresh
-PostgreSQL database instead of SQLite files.
+the collector's queries, the text format). ``--postgres``: Django's database and the event
+store on a fresh PostgreSQL database instead of SQLite files.
 """
 
 from __future__ import annotations
