@@ -63,8 +63,9 @@ def retry_after(state: OrderState, now: datetime, default: int, ceiling: int) ->
     """Seconds a client should wait before polling again, within [1, ``ceiling``].
 
     Without a pace (queued, or running at 0%) it is ``default``. With one, it is the time
-    until the order should next move by a percent, or until its eta if that is sooner; an
-    order late for its next move is asked about again one pace later, not hammered.
+    until the order should next move, or until its eta if that is sooner. A move is a
+    percent, or one item when the order counts fewer than 100 (10 steps: every 10%). An
+    order late for its next move is asked about again one move later, not hammered.
     """
     if state.is_terminal:
         return None
@@ -73,8 +74,9 @@ def retry_after(state: OrderState, now: datetime, default: int, ceiling: int) ->
     if pace is None:
         wanted = float(default)
     else:
+        move = pace * max(1.0, 100 / state.total) if state.total else pace
         since = (now - state.updated).total_seconds()
-        next_move = pace - since if 0 <= since < pace else pace
+        next_move = move - since if 0 <= since < move else move
         until_end = pace * (100 - state.progress) - since
         wanted = min(next_move, until_end) if until_end > 0 else next_move
     return min(ceiling, max(FLOOR_SECONDS, math.ceil(wanted)))

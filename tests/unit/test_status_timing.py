@@ -84,6 +84,13 @@ def test_retry_after_is_the_time_to_the_next_percent(running: OrderState) -> Non
     assert retry_after(running, running.updated + seconds(0.5), default=1, ceiling=30) == 2
 
 
+def test_retry_after_of_an_order_counting_few_items_is_the_time_to_the_next_item(
+    running: OrderState,
+) -> None:
+    steps = replace(running, current=1, total=4)  # 25% per item, 2 s per percent
+    assert retry_after(steps, steps.updated + seconds(10), default=1, ceiling=60) == 40
+
+
 def test_retry_after_of_a_slow_order_is_capped_by_the_ceiling(running: OrderState) -> None:
     slow = replace(running, updated=T0 + seconds(25 * 600))  # 10 min per percent
     assert retry_after(slow, slow.updated, default=1, ceiling=30) == 30
