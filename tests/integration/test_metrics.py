@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from orders.application.services import place_order
 from orders.application.supervision import WORKER_LOST
 from orders.application.tracker import OrderTracker
 from orders.domain.order import event_type
+from tests.services import ROOT
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -224,3 +227,16 @@ def test_the_supervision_loop_counts_the_orders_it_relayed_and_reaped(
         value(text, f"async_rest_orders_{name}_total", resource="flaky")
         for name in ("relayed", "reaped")
     ] == [2, 1]
+
+
+def test_every_metric_the_dashboard_plots_is_in_the_scrape(history: OrderTracker) -> None:
+    catch_up(history)
+    dashboard = json.loads((ROOT / "docs" / "grafana-async-rest.json").read_text())
+    plotted = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"async_rest_[a-z_]+", target["expr"])
+    }
+    scraped = {s.name for f in text_string_to_metric_families(scrape(history)) for s in f.samples}
+    assert plotted - scraped == set()
