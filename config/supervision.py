@@ -24,6 +24,8 @@ from projections.selectors import silent_orders, waiting_orders
 log = logging.getLogger(__name__)
 
 _started = threading.Event()
+# Events the metrics projection counts per pass, at most (about a second's work).
+METRICS_PER_PASS = 5000
 
 
 def supervise_once() -> None:
@@ -35,8 +37,8 @@ def supervise_once() -> None:
     silent = float(conf["WORKER_LOST_AFTER"])
     reap(silent_orders(cutoff(silent)), silent)
     purge_expired()
-    # Last: the metrics are for watching; a failure here must not hold up the relay or reaper.
-    count_metrics(get_tracker())
+    # Last, and bounded: the metrics are for watching; they must not hold up relay or reaper.
+    count_metrics(get_tracker(), max_events=METRICS_PER_PASS)
 
 
 def follow(stop: threading.Event, interval: float | None = None) -> None:

@@ -139,13 +139,21 @@ def position() -> int:
 
 
 def catch_up(
-    tracker: OrderTracker, batch: int = 500, on_batch: Callable[[int], None] | None = None
+    tracker: OrderTracker,
+    batch: int = 500,
+    on_batch: Callable[[int], None] | None = None,
+    max_events: int | None = None,
 ) -> int:
-    """Count every event after the metrics' position; return how many were counted."""
+    """Count every event after the metrics' position (at most about ``max_events``).
+
+    Returns how many were counted. The supervision loop passes ``max_events`` so that the
+    first pass after an upgrade, with the whole log to count, does not hold up its relay
+    and reaper: the next passes go on from where it stopped.
+    """
     position()  # the row exists before anyone locks it
     relay_after = float(settings.ASYNC_REST["RELAY_AFTER"])
     seen = 0
-    while True:
+    while max_events is None or seen < max_events:
         with transaction.atomic():
             row = ProjectionPosition.objects.select_for_update().get(name=POSITION_NAME)
             got = next(iter(tracker.event_batches(row.position + 1, batch)), None)
@@ -162,6 +170,7 @@ def catch_up(
         seen += len(events)
         if on_batch:
             on_batch(len(events))
+    return seen
 
 
 def rebuild(tracker: OrderTracker, on_batch: Callable[[int], None] | None = None) -> int:

@@ -240,3 +240,11 @@ def test_every_metric_the_dashboard_plots_is_in_the_scrape(history: OrderTracker
     }
     scraped = {s.name for f in text_string_to_metric_families(scrape(history)) for s in f.samples}
     assert plotted - scraped == set()
+
+
+def test_a_bounded_pass_counts_part_of_the_log_and_the_next_goes_on(
+    history: OrderTracker,
+) -> None:
+    first = catch_up(history, batch=5, max_events=10)
+    rest = catch_up(history)
+    assert (first, first + rest) == (10, history.last_position())
