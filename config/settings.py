@@ -139,6 +139,9 @@ ASYNC_REST: dict[str, Any] = {
     "AGGREGATE_CACHE": int(os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000")),
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
+    # Write the read models in the same transaction as the events when both are in one
+    # PostgreSQL database (config/bootstrap.py); off: project after each save instead.
+    "INLINE_PROJECTION": env_bool("ASYNC_REST_INLINE_PROJECTION", True),
     # Status timing and metrics (orders/application/timing.py, metrics/):
     # a running order silent for this many seconds shows "stalled": true (0: never), ...
     "STALL_AFTER": float(os.environ.get("ASYNC_REST_STALL_AFTER", "600")),
@@ -156,7 +159,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a bad or missing credential a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanUseOrders"],

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from orders.application import dispatch
-from orders.domain.state import OrderState
-from orders.domain.timing import Timing, timing
+from orders.domain.timing import OrderState, Timing, timing
 
 
 def stall_after(resource_name: str) -> float | None:

@@ -11,8 +11,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from orders.domain.state import OrderState
+
+class OrderState(Protocol):
+    """What the rules read of an order: an ``OrderState``, or the poll's few columns of it."""
+
+    @property
+    def resource_name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def progress(self) -> int: ...
+    @property
+    def total(self) -> int | None: ...
+    @property
+    def updated(self) -> datetime: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def is_terminal(self) -> bool: ...
+
 
 RUNNING = "running"
 # Never tell a client to come back sooner than this (RFC 9110 Retry-After is whole seconds).

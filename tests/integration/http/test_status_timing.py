@@ -117,3 +117,14 @@ def test_the_schema_documents_the_timing_fields(alice: APIClient) -> None:
     schema = alice.get("/async/schema/?format=json").json()
     order = schema["components"]["schemas"]["Order"]
     assert {"last_event_at", "stalled", "eta"} <= set(order["required"])
+
+
+def test_a_stalled_order_polled_with_its_stalled_etag_is_a_304(
+    alice: APIClient, touchy: HeldLauncher, tracker: OrderTracker
+) -> None:
+    url = place(alice, "touchy")
+    tracker.start(touchy.launched[0], "w")
+    time.sleep(0.4)
+    stalled = alice.get(url)
+    again = alice.get(url, HTTP_IF_NONE_MATCH=stalled["ETag"])
+    assert (stalled["ETag"].endswith('-stalled"'), again.status_code) == (True, 304)
