@@ -16,6 +16,12 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def env_seconds_by_name(name: str) -> dict[str, float]:
+    """``"regina=30,margherita=120"`` from the environment as ``{"regina": 30.0, ...}``."""
+    pairs = (item.split("=", 1) for item in os.environ.get(name, "").split(",") if "=" in item)
+    return {key.strip(): float(value) for key, value in pairs if key.strip()}
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -45,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "projections",
     "api",
+    "metrics",
     # The composition root (config/bootstrap.py), run by this app's ready().
     "config.apps.AsyncRestConfig",
     "examples.pizzeria",
@@ -144,6 +151,16 @@ ASYNC_REST: dict[str, Any] = {
     "RETENTION_STATUSES": os.environ.get(
         "ASYNC_REST_RETENTION_STATUSES", "completed,failed,cancelled"
     ),
+    # Status timing and metrics (orders/application/timing.py, metrics/):
+    # a running order silent for this many seconds shows "stalled": true (0: never), ...
+    "STALL_AFTER": float(os.environ.get("ASYNC_REST_STALL_AFTER", "600")),
+    # ... or for this many for a given resource ("regina=30,margherita=120"), which
+    # overrides both the default and register(..., stall_after=...).
+    "STALL_AFTER_BY_RESOURCE": env_seconds_by_name("ASYNC_REST_STALL_AFTER_BY_RESOURCE"),
+    # The longest Retry-After derived from an order's pace (the shortest is 1 s).
+    "RETRY_AFTER_MAX": int(os.environ.get("ASYNC_REST_RETRY_AFTER_MAX", "30")),
+    # A bearer token that may read /metrics (staff may too); empty: staff only.
+    "METRICS_TOKEN": os.environ.get("ASYNC_REST_METRICS_TOKEN", ""),
 }
 # Receipts of ended orders (receipts/): the Ed25519 key that signs them (a PEM private key;
 # the embedded default generates one into var/, 0600, the first time), and the retired

@@ -29,6 +29,8 @@ class OrderSummary(models.Model):
     version = models.PositiveIntegerField()
     # The hash of the order's last event: ``orders verify`` compares it with the stream.
     chain_hash = models.CharField(max_length=64, blank=True, default="")
+    # When the current attempt started: the status's eta is measured from it.
+    started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "order"

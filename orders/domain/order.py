@@ -126,6 +126,12 @@ class Order(Aggregate):
         attempt: int
         dispatch_id: str | None
 
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            # When the current attempt began: the status's progress rate is measured from it.
+            aggregate.started_at = self.timestamp
+            return aggregate
+
         @classmethod
         def progress_after(cls, fields: dict[str, Any], before: int) -> int:
             return 0  # each attempt does the work from the start
@@ -196,6 +202,7 @@ class Order(Aggregate):
         self.error_type: str | None = None
         self.traceback: str | None = None
         self.chain_hash = ""
+        self.started_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:
