@@ -233,8 +233,8 @@ class OrderTracker(Application[UUID]):
         with self.latest.locked(order_id):
             known = self.latest.get(order_id)
             have = known.version if known is not None else 0
-            if have >= events[-1].originator_version:
-                return detached(known)  # type: ignore[arg-type]
+            if known is not None and have >= events[-1].originator_version:
+                return detached(known)
             if events[0].originator_version > have + 1:
                 return detached(self._refreshed(order_id))  # a gap: read what is missing
             try:
