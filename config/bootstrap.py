@@ -18,6 +18,7 @@ from django.db.models.signals import post_migrate
 from orders.application.tracker import OrderTracker
 from orders.infrastructure import runtime
 from orders.infrastructure.eventstore import event_store_env
+from orders.infrastructure.keystore import seal_contexts
 from projections.projector import project_saved
 
 
@@ -33,7 +34,9 @@ def build_tracker(url: str | None = None, *, create_table: bool = False) -> Orde
         create_table=create_table,
         cache_size=int(conf["AGGREGATE_CACHE"]),
     )
-    return OrderTracker(env=env, listeners=[project_saved])
+    tracker = OrderTracker(env=env, listeners=[project_saved])
+    # A key per order, so that `orders forget` can destroy it (issue 10).
+    return seal_contexts(tracker, seal_new=conf["SEAL_CONTEXTS"], create_table=create_table)
 
 
 def create_event_tables(**_: Any) -> None:

@@ -133,6 +133,10 @@ ASYNC_REST: dict[str, Any] = {
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
 }
+# Erasure (issue 10): seal each new order's context with a key of its own, kept in the
+# event store's database, so that `orders forget` can destroy it. Off: new contexts are
+# recorded in clear, as before (forget then hides them but cannot remove them).
+ASYNC_REST["SEAL_CONTEXTS"] = env_bool("ASYNC_REST_SEAL_CONTEXTS", True)
 # The whole request body is refused above this size, on every endpoint (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
 

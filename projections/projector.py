@@ -11,8 +11,9 @@ from uuid import UUID
 from django.db import connection, transaction
 
 from orders.application.tracker import OrderTracker
-from orders.domain.order import Order, event_fields, event_type
+from orders.domain.order import Order, event_type
 from orders.domain.state import state_of
+from projections.erasure import event_data
 from projections.models import OrderEvent, OrderSummary, ProjectionPosition
 
 log = logging.getLogger(__name__)
@@ -40,14 +41,14 @@ def summary_values(order: Order) -> dict[str, Any]:
     return storable(state_of(order).as_dict())
 
 
-def history_fields(domain_event: Any) -> dict[str, Any]:
-    """The history row of one event."""
+def history_fields(domain_event: Any, tracker: OrderTracker | None = None) -> dict[str, Any]:
+    """The history row of one event (a sealed context opened with ``tracker``'s keys)."""
     return {
         "order_id": domain_event.originator_id,
         "version": domain_event.originator_version,
         "type": event_type(domain_event),
         "timestamp": domain_event.timestamp,
-        "data": storable(event_fields(domain_event)),
+        "data": storable(event_data(domain_event, tracker)),
     }
 
 
@@ -97,7 +98,7 @@ def upsert_summary(order: Order) -> None:
         cursor.execute(_upsert_summary_sql(connection.vendor), _db_values(_SUMMARY_FIELDS, values))
 
 
-def record_history(events: Sequence[Any]) -> None:
+def record_history(events: Sequence[Any], tracker: OrderTracker | None = None) -> None:
     """Add one history row per event; rows already there are left as they are."""
     # As many rows per statement as the database takes parameters (999 on older SQLite).
     chunk = max(1, connection.ops.bulk_batch_size(_HISTORY_FIELDS, events))
@@ -105,7 +106,9 @@ def record_history(events: Sequence[Any]) -> None:
         for start in range(0, len(events), chunk):
             part = events[start : start + chunk]
             params = [
-                value for e in part for value in _db_values(_HISTORY_FIELDS, history_fields(e))
+                value
+                for e in part
+                for value in _db_values(_HISTORY_FIELDS, history_fields(e, tracker))
             ]
             cursor.execute(_insert_history_sql(connection.vendor, len(part)), params)
 
@@ -113,7 +116,7 @@ def record_history(events: Sequence[Any]) -> None:
 def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
     """Project what one process just saved (the read-your-writes path)."""
     with transaction.atomic():
-        record_history(events)
+        record_history(events, tracker)
         upsert_summary(order)
 
 
@@ -146,7 +149,7 @@ def catch_up(
         for e in events:
             newest[e.originator_id] = max(newest.get(e.originator_id, 0), e.originator_version)
         with transaction.atomic():
-            record_history(events)
+            record_history(events, tracker)
             current = dict(
                 OrderSummary.objects.filter(order_id__in=list(newest)).values_list(
                     "order_id", "version"
