@@ -57,13 +57,19 @@ def tracker_on(url: str, sealed: bool) -> OrderTracker:
     return seal_contexts(tracker, create_table=True) if sealed else tracker
 
 
+def measure_one(url: str, sealed: bool, orders: int) -> tuple[float, float]:
+    """Microseconds per order placed, and per order replayed from the store (version 1)."""
+    tracker = tracker_on(url, sealed)
+    ids: list[UUID] = []
+    place = per_call(orders, lambda _: ids.append(tracker.place("regina", CONTEXT, None)))
+    replay = per_call(orders, lambda i: tracker.get_order(ids[i], version=1))
+    tracker.close()
+    return place, replay
+
+
 def measure(name: str, url: str, orders: int) -> None:
     for sealed in (False, True):
-        tracker = tracker_on(url, sealed)
-        ids: list[UUID] = []
-        place = per_call(orders, lambda _: ids.append(tracker.place("regina", CONTEXT, None)))
-        replay = per_call(orders, lambda i: tracker.get_order(ids[i], version=1))
-        tracker.close()
+        place, replay = measure_one(url, sealed, orders)
         label = "sealed" if sealed else "clear "
         print(f"{name:<8} {label}  place {place:7.0f} µs/order   replay v1 {replay:7.0f} µs/order")
 
@@ -75,7 +81,9 @@ def main() -> None:
     key, order_id = new_key(), UUID(int=1)
     token = seal(key, order_id, CONTEXT)
     print(f"context {len(str(CONTEXT))} chars, sealed token {len(token)} chars")
-    print(f"seal   {per_call(5000, lambda _: seal(key, order_id, CONTEXT)):7.1f} µs (AES-GCM + JSON)")
+    print(
+        f"seal   {per_call(5000, lambda _: seal(key, order_id, CONTEXT)):7.1f} µs (AES-GCM + JSON)"
+    )
     print(f"unseal {per_call(5000, lambda _: unseal(key, order_id, token)):7.1f} µs")
     for name, url in stores():
         measure(name, url, args.orders)

@@ -201,3 +201,20 @@ def test_the_api_shows_a_forgotten_order_as_erased(forgotten: UUID) -> None:
 def test_the_api_shows_a_live_context_in_clear(placed: UUID) -> None:
     status = APIClient().get(f"/async/orders/{placed}/").json()
     assert (status["context"], status["context_erased"]) == (SECRET, False)
+
+
+def test_the_history_command_shows_a_live_context_in_clear_and_a_forgotten_one_as_null(
+    store_tracker: OrderTracker, placed: UUID
+) -> None:
+    assert '"email": "ada@example.com"' in run("history", str(placed))
+    run("forget", str(placed))
+    timeline = run("history", str(placed))
+    assert "regina null" in timeline and "sealed:v1:" not in timeline and "ada@" not in timeline
+
+
+def test_the_openapi_schema_documents_an_erased_context(transactional_db: None) -> None:
+    response = APIClient().get("/async/schema/", HTTP_ACCEPT="application/json")
+    order = response.json()["components"]["schemas"]["Order"]
+    assert order["properties"]["context"]["nullable"] is True
+    assert "context_erased" in order["required"]
+    assert "orders forget" in order["properties"]["context_erased"]["description"]
