@@ -218,3 +218,20 @@ def test_the_openapi_schema_documents_an_erased_context(transactional_db: None) 
     assert order["properties"]["context"]["nullable"] is True
     assert "context_erased" in order["required"]
     assert "orders forget" in order["properties"]["context_erased"]["description"]
+
+
+def test_a_task_started_after_a_forget_fails_saying_the_context_was_erased(
+    store_tracker: OrderTracker,
+) -> None:
+    from orders.task_api import order_task
+
+    @order_task
+    def body(order: OrderHandle) -> str:
+        return f"/made/{order.context['steps']}/"
+
+    order_id = store_tracker.place("regina", SECRET, owner=None)
+    forget_order(order_id)
+    with pytest.raises(ContextErasedError):
+        body(str(order_id), None)
+    failed = store_tracker.get_order(order_id)
+    assert (failed.status, failed.error_type) == ("failed", "ContextErasedError")
