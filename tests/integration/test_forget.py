@@ -235,3 +235,13 @@ def test_a_task_started_after_a_forget_fails_saying_the_context_was_erased(
         body(str(order_id), None)
     failed = store_tracker.get_order(order_id)
     assert (failed.status, failed.error_type) == ("failed", "ContextErasedError")
+
+
+def test_the_admin_shows_a_forgotten_context_as_erased_on_the_order_and_its_replay(
+    forgotten: UUID, admin_client: Any
+) -> None:
+    page = admin_client.get(f"/admin/projections/ordersummary/{forgotten}/change/")
+    replay = admin_client.get(f"/admin/projections/ordersummary/{forgotten}/replay/1/")
+    assert (page.status_code, replay.status_code) == (200, 200)
+    assert "erased (orders forget)" in page.content.decode()
+    assert "ada@example.com" not in page.content.decode() + replay.content.decode()
