@@ -15,21 +15,30 @@ from uuid import UUID
 from django.db import transaction
 
 from orders.application.tracker import OrderNotFoundError, OrderTracker
-from orders.domain.order import event_fields, event_type
+from orders.domain.order import Order, event_fields, event_type
 from orders.domain.sealing import is_sealed
 from orders.infrastructure.runtime import get_tracker
 from projections.models import OrderEvent, OrderSummary
 
 
-def event_data(domain_event: Any, tracker: OrderTracker | None = None) -> dict[str, Any]:
-    """An event's fields as the read models show them: a ``Queued`` context opened."""
+def event_data(
+    domain_event: Any, tracker: OrderTracker | None = None, order: Order | None = None
+) -> dict[str, Any]:
+    """An event's fields as the read models show them: a ``Queued`` context opened.
+
+    With ``order`` (the state a save brought the order to), its context is the opened
+    one and no key is read; otherwise the key comes from ``tracker``'s key store.
+    """
     data = event_fields(domain_event)
     if event_type(domain_event) != "Queued":
         return data
-    sealer = (tracker or get_tracker()).sealer
-    if sealer is None:
-        return data  # no key store: shown as recorded
-    context = sealer.open(domain_event.originator_id, data["context"])
+    if order is not None and order.id == domain_event.originator_id:
+        context = None if order.context_erased else order.context
+    else:
+        sealer = (tracker or get_tracker()).sealer
+        if sealer is None:
+            return data  # no key store: shown as recorded
+        context = sealer.open(domain_event.originator_id, data["context"])
     data["context"] = context
     if context is None:
         data["context_erased"] = True

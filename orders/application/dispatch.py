@@ -30,6 +30,9 @@ class Registration:
     resource_name: str
     task: Any
     launcher: Launcher
+    # Seconds without an event after which a running order of this resource is "stalled"
+    # (None: the settings' default; ``ASYNC_REST_STALL_AFTER_BY_RESOURCE`` overrides both).
+    stall_after: float | None = None
 
 
 _registry: dict[str, Registration] = {}
@@ -41,12 +44,24 @@ def default_launcher(task: Any) -> Launcher:
 
 
 def register(
-    resource_name: str, task: Callable[..., Any], launcher: Launcher | None = None
+    resource_name: str,
+    task: Callable[..., Any],
+    launcher: Launcher | None = None,
+    *,
+    stall_after: float | None = None,
 ) -> None:
-    """Bind ``resource_name`` to ``task``: ``POST /async/<resource_name>/order/`` runs it."""
+    """Bind ``resource_name`` to ``task``: ``POST /async/<resource_name>/order/`` runs it.
+
+    ``stall_after``: the longest silence (seconds between two events) expected of a
+    running order of this resource; past it, the status says ``stalled``.
+    """
     if not resource_name or "/" in resource_name:
         raise ValueError(f"invalid resource name {resource_name!r}")
-    _registry[resource_name] = Registration(resource_name, task, launcher or default_launcher(task))
+    if stall_after is not None and stall_after <= 0:
+        raise ValueError(f"stall_after must be positive, not {stall_after!r}")
+    _registry[resource_name] = Registration(
+        resource_name, task, launcher or default_launcher(task), stall_after
+    )
 
 
 def unregister(resource_name: str) -> None:

@@ -127,6 +127,12 @@ class Order(Aggregate):
         attempt: int
         dispatch_id: str | None
 
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            # When the current attempt began: the status's progress rate is measured from it.
+            aggregate.started_at = self.timestamp
+            return aggregate
+
         @classmethod
         def progress_after(cls, fields: dict[str, Any], before: int) -> int:
             return 0  # each attempt does the work from the start
@@ -205,6 +211,7 @@ class Order(Aggregate):
         self.error_type: str | None = None
         self.traceback: str | None = None
         self.chain_hash = ""
+        self.started_at: datetime | None = None
         # The context can no longer be read (``context`` is then empty); forgotten: the
         # ContextForgotten event is recorded (erased without it: its key is already gone).
         self.context_erased = False

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projections", "0002_admin_list_index"),
+        ("projections", "0004_status_timing"),
     ]
 
     operations = [
