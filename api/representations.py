@@ -51,6 +51,8 @@ def order_representation(
     rendered: dict[str, Any] = {
         "uuid": order_id,
         "message": summary.message or None,
+        # Forgotten (`orders forget`): null, and context_erased says why.
+        "context": None if summary.context_erased else summary.context,
         "resource_url": absolute(request, summary.resource_url) if summary.resource_url else None,
         "created": summary.created.isoformat(),
         "updated": summary.updated.isoformat(),

@@ -28,7 +28,14 @@ class Order(serializers.Serializer):
     current = serializers.IntegerField(allow_null=True)
     total = serializers.IntegerField(allow_null=True)
     resource_url = serializers.CharField(allow_null=True, help_text="Absolute URL when a path.")
-    context = serializers.DictField()
+    context = serializers.DictField(
+        allow_null=True, help_text="null once the context was erased (see context_erased)."
+    )
+    context_erased = serializers.BooleanField(
+        help_text="The context was erased on request (`orders forget`): it can no longer be "
+        "read, here, in the history (the Queued event shows `context: null` and "
+        "`context_erased: true`) or in any replayed state."
+    )
     attempt = serializers.IntegerField(min_value=0)
     cancel_requested = serializers.BooleanField()
     created = serializers.DateTimeField()

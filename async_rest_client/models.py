@@ -83,7 +83,9 @@ class Order:
     current: int | None
     total: int | None
     resource_url: str | None
-    context: dict[str, Any]
+    # None once the context was erased on request (``orders forget``): context_erased.
+    context: dict[str, Any] | None
+    context_erased: bool
     attempt: int
     cancel_requested: bool
     created: datetime
@@ -117,7 +119,9 @@ class Order:
             current=need("current"),
             total=need("total"),
             resource_url=need("resource_url"),
-            context=dict(need("context")),
+            context=None if need("context") is None else dict(need("context")),
+            # A server older than erasure does not say: nothing was erased there.
+            context_erased=bool(body.get("context_erased", False)),
             attempt=int(need("attempt")),
             cancel_requested=bool(need("cancel_requested")),
             created=_moment(need("created")),

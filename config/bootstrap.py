@@ -19,6 +19,7 @@ from django.db.models.signals import post_migrate
 from orders.application.tracker import OrderTracker
 from orders.infrastructure import runtime
 from orders.infrastructure.eventstore import event_store_env
+from orders.infrastructure.keystore import seal_contexts
 from orders.infrastructure.postgres import OrderedPostgresRecorder
 from projections.projector import project_saved, read_model_statements
 from receipts import keys as receipt_keys
@@ -44,7 +45,8 @@ def build_tracker(url: str | None = None, *, create_table: bool = False) -> Orde
         tracker.inline = read_model_statements
     else:
         tracker.listeners.append(project_saved)
-    return tracker
+    # A key per order, so that `orders forget` can destroy it (issue 10).
+    return seal_contexts(tracker, seal_new=conf["SEAL_CONTEXTS"], create_table=create_table)
 
 
 def shares_read_models_database(tracker: OrderTracker) -> bool:

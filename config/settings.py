@@ -162,6 +162,10 @@ ASYNC_REST: dict[str, Any] = {
     # A bearer token that may read /metrics (staff may too); empty: staff only.
     "METRICS_TOKEN": os.environ.get("ASYNC_REST_METRICS_TOKEN", ""),
 }
+# Erasure (issue 10): seal each new order's context with a key of its own, kept in the
+# event store's database, so that `orders forget` can destroy it. Off: new contexts are
+# recorded in clear, as before (forget then hides them but cannot remove them).
+ASYNC_REST["SEAL_CONTEXTS"] = env_bool("ASYNC_REST_SEAL_CONTEXTS", True)
 # Receipts of ended orders (receipts/): the Ed25519 key that signs them (a PEM private key;
 # the embedded default generates one into var/, 0600, the first time), and the retired
 # keys (PEM, comma-separated) whose receipts must still verify after a rotation.

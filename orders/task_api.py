@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
+from orders.application.sealing import ContextErasedError
 from orders.application.tracker import OrderTracker
 from orders.domain.order import (
     CancelRequestedError,
@@ -83,7 +84,13 @@ class OrderHandle:
 
     @property
     def context(self) -> Mapping[str, Any]:
-        """The order's context, read-only (``dict(order.context)`` for a copy to change)."""
+        """The order's context, read-only (``dict(order.context)`` for a copy to change).
+
+        ContextErasedError once the context was forgotten (``orders forget``): the task
+        is told, rather than given an empty context to work on as if it were asked for.
+        """
+        if self.state.context_erased:
+            raise ContextErasedError(f"the context of order {self.id} was erased")
         return MappingProxyType(self.state.context)
 
     def _kept(self, state: Order) -> Order:

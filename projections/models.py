@@ -17,6 +17,8 @@ class OrderSummary(models.Model):
     total = models.BigIntegerField(null=True)
     resource_url = models.TextField(blank=True, default="")
     context = models.JSONField(default=dict)
+    # The context was forgotten (``orders forget``): ``context`` is then ``{}``.
+    context_erased = models.BooleanField(default=False)
     owner = models.CharField(max_length=150, null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True, default="")
     attempt = models.PositiveIntegerField(default=0)

@@ -19,8 +19,9 @@ from uuid import UUID
 from django.db import connection, transaction
 
 from orders.application.tracker import OrderTracker
-from orders.domain.order import Order, event_fields, event_type
+from orders.domain.order import Order, event_type
 from orders.domain.state import state_of
+from projections.erasure import event_data
 from projections.models import OrderEvent, OrderSummary, ProjectionPosition
 
 log = logging.getLogger(__name__)
@@ -63,14 +64,16 @@ def summary_values(order: Order) -> dict[str, Any]:
     return values
 
 
-def history_fields(domain_event: Any) -> dict[str, Any]:
-    """The history row of one event."""
+def history_fields(
+    domain_event: Any, tracker: OrderTracker | None = None, order: Order | None = None
+) -> dict[str, Any]:
+    """The history row of one event (a sealed context opened: ``order``'s, or by ``tracker``)."""
     return {
         "order_id": domain_event.originator_id,
         "version": domain_event.originator_version,
         "type": event_type(domain_event),
         "timestamp": domain_event.timestamp,
-        "data": storable(event_fields(domain_event)),
+        "data": storable(event_data(domain_event, tracker, order)),
     }
 
 
@@ -203,18 +206,20 @@ def _bulk_cursor() -> Iterator[Any]:
         yield cursor
 
 
-def record_history(events: Sequence[Any]) -> None:
+def record_history(events: Sequence[Any], tracker: OrderTracker | None = None) -> None:
     """Add one history row per event; rows already there are left as they are."""
     with _bulk_cursor() as cursor:
-        for statement, params in _history_statements(events):
+        for statement, params in _history_statements(events, tracker):
             cursor.execute(statement, params)
 
 
-def _history_statements(events: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+def _history_statements(
+    events: Sequence[Any], tracker: OrderTracker | None = None, order: Order | None = None
+) -> list[tuple[str, list[Any]]]:
     if not events:
         return []
     if connection.vendor == "postgresql":
-        rows = [_db_values(_HISTORY_FIELDS, history_fields(e)) for e in events]
+        rows = [_db_values(_HISTORY_FIELDS, history_fields(e, tracker, order)) for e in events]
         return [
             (
                 _insert_history_arrays_sql(connection.vendor),
@@ -226,7 +231,11 @@ def _history_statements(events: Sequence[Any]) -> list[tuple[str, list[Any]]]:
     statements = []
     for start in range(0, len(events), chunk):
         part = events[start : start + chunk]
-        params = [value for e in part for value in _db_values(_HISTORY_FIELDS, history_fields(e))]
+        params = [
+            value
+            for e in part
+            for value in _db_values(_HISTORY_FIELDS, history_fields(e, tracker, order))
+        ]
         statements.append((_insert_history_sql(connection.vendor, len(part)), params))
     return statements
 
@@ -242,7 +251,7 @@ def read_model_statements(order: Order, events: Sequence[Any]) -> list[tuple[str
         _upsert_summary_sql(connection.vendor),
         _db_values(_SUMMARY_FIELDS, summary_values(order)),
     )
-    return [*_history_statements(events), summary]
+    return [*_history_statements(events, order=order), summary]
 
 
 def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
@@ -295,7 +304,7 @@ def catch_up(
             if current.get(order_id, 0) < own[-1].originator_version
         ]
         with transaction.atomic():
-            record_history(events)
+            record_history(events, tracker)
             upsert_summaries(behind)
             _advance(reached)
         seen += len(events)

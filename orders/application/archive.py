@@ -335,6 +335,8 @@ class Archiver:
     def _project(self, events: list[Any]) -> None:
         order = replay(None, events)
         assert isinstance(order, Order)
+        if self.tracker.sealer:  # a sealed context opened with its key (issue 10)
+            self.tracker.sealer.open_order(order)
         self.tracker.latest.drop(order.id)
         # Not the tracker's listeners: where the read models are written inline with the
         # events (one PostgreSQL database) it has none, and put_back writes events only.

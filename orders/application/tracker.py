@@ -6,6 +6,7 @@ import copy
 import logging
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from orders.application.sealing import ContextSealer
 from orders.domain.order import CancelRequestedError, Order, OrderError
 
 log = logging.getLogger(__name__)
@@ -133,12 +135,20 @@ class OrderTracker(Application[UUID]):
         # Statements written with each save's events, in its transaction (or None).
         self.inline = inline
         self.latest = LatestOrders(int(self.env.get(self.LATEST_ORDERS_MAXSIZE, "1000")))
+        # Seals each new context with a key of its own and opens it on replay
+        # (orders/infrastructure/keystore.py); None records contexts in clear.
+        self.sealer: ContextSealer | None = None
 
     # ------------------------------------------------------------------ commands
 
     def place(self, resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
         # A copy: the caller's dict must not become this process's memory of the order.
-        order = Order(resource_name=resource_name, context=copy.deepcopy(context), owner=owner)
+        order_id, clear = uuid.uuid4(), copy.deepcopy(context)
+        recorded = self.sealer.seal(order_id, clear) if self.sealer else clear
+        order = Order._create(
+            Order.Queued, id=order_id, resource_name=resource_name, context=recorded, owner=owner
+        )
+        order.context = clear  # the stream keeps the sealed token, this process the context
         events = self._store(order)
         self._tell_listeners(detached(order), events)
         return order.id
@@ -177,6 +187,9 @@ class OrderTracker(Application[UUID]):
         self, order_id: UUID, message: str, error_type: str = "", traceback: str = ""
     ) -> Order:
         return self._update(order_id, lambda order: order.fail(message, error_type, traceback))
+
+    def forget_context(self, order_id: UUID, key_destroyed: bool) -> Order:
+        return self._update(order_id, lambda order: order.forget_context(key_destroyed))
 
     def fail_if_unchanged(
         self, order_id: UUID, version: int, message: str, error_type: str = ""
@@ -219,7 +232,7 @@ class OrderTracker(Application[UUID]):
                 raise OrderNotFoundError(order_id) from None
             if order.version != version:
                 raise OrderNotFoundError(f"order {order_id} has no version {version}")
-            return order
+            return self.sealer.open_order(order) if self.sealer else order
         with self.latest.locked(order_id):
             return detached(self._refreshed(order_id))
 
@@ -243,6 +256,8 @@ class OrderTracker(Application[UUID]):
                 self.latest.drop(order_id)
                 raise
             assert order is not None
+            if known is None and self.sealer:
+                self.sealer.open_order(order)
             self.latest.put(order)
             return detached(order)
 
@@ -276,6 +291,8 @@ class OrderTracker(Application[UUID]):
             raise
         if order is None:
             raise OrderNotFoundError(order_id)
+        if known is None and self.sealer:
+            self.sealer.open_order(order)
         self.latest.put(order)
         return order
 

@@ -113,7 +113,8 @@ class Order(Aggregate):
     class Queued(Created):
         TOPIC = "async_rest.Order.Queued"
         resource_name: str
-        context: dict[str, Any]
+        # A sealed token (orders/domain/sealing.py) since contexts are sealed; a dict before.
+        context: dict[str, Any] | str
         owner: str | None
 
     class Dispatched(Event):
@@ -174,6 +175,14 @@ class Order(Aggregate):
         error_type: str
         traceback: str
 
+    class ContextForgotten(Event):
+        """The context was erased (``orders forget``); holds no personal data."""
+
+        TOPIC = "async_rest.Order.ContextForgotten"
+        # True: the context was sealed and its key destroyed; False: a plaintext context
+        # recorded before sealing, hidden from every read path but still in the stream.
+        key_destroyed: bool
+
     @classmethod
     def _create(cls, event_class: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("prev_hash", "")  # the first event of a stream starts the chain
@@ -203,6 +212,10 @@ class Order(Aggregate):
         self.traceback: str | None = None
         self.chain_hash = ""
         self.started_at: datetime | None = None
+        # The context can no longer be read (``context`` is then empty); forgotten: the
+        # ContextForgotten event is recorded (erased without it: its key is already gone).
+        self.context_erased = False
+        self.context_forgotten = False
 
     @property
     def is_terminal(self) -> bool:
@@ -304,6 +317,11 @@ class Order(Aggregate):
         self._refuse_if_closed()
         self._failed(message=message, error_type=error_type, traceback=traceback)
 
+    def forget_context(self, key_destroyed: bool) -> None:
+        """Record that the context was erased; allowed in any status, once."""
+        if not self.context_forgotten:
+            self._context_forgotten(key_destroyed=key_destroyed)
+
     @event(Dispatched)
     def _dispatched(self, dispatch_id: str) -> None:
         self.dispatched = True
@@ -346,6 +364,12 @@ class Order(Aggregate):
         self.status = Status.COMPLETED
         self.resource_url = resource_url
 
+    @event(ContextForgotten)
+    def _context_forgotten(self, key_destroyed: bool) -> None:
+        self.context = {}
+        self.context_erased = True
+        self.context_forgotten = True
+
     @event(Failed)
     def _failed(self, message: str, error_type: str, traceback: str) -> None:
         self.status = Status.FAILED
@@ -364,6 +388,7 @@ EVENT_CLASSES: tuple[type[Order.Event], ...] = (
     Order.Cancelled,
     Order.Completed,
     Order.Failed,
+    Order.ContextForgotten,
 )
 
 _EVENTS_BY_TYPE: dict[str, type[Order.Event]] = {

@@ -35,6 +35,8 @@ class OrderState:
     total: int | None
     resource_url: str
     context: dict[str, Any]
+    # The context can no longer be read (forgotten): ``context`` is then ``{}``.
+    context_erased: bool
     owner: str | None
     worker: str
     attempt: int
@@ -78,6 +80,7 @@ def state_of(order: Order) -> OrderState:
         total=order.total,
         resource_url=order.resource_url or "",
         context=order.context,
+        context_erased=order.context_erased,
         owner=order.owner,
         worker=order.worker or "",
         attempt=order.attempt,

@@ -212,6 +212,8 @@ class OrderSummaryAdmin(admin.ModelAdmin):
 
     @admin.display(description="context")
     def context_pretty(self, obj: OrderSummary) -> SafeString:
+        if obj.context_erased:
+            return mark_safe('<span class="order-muted">erased (orders forget)</span>')
         text = json.dumps(obj.context, indent=2, sort_keys=True, ensure_ascii=False)
         return format_html('<pre class="order-pre">{}</pre>', text)
 
@@ -324,7 +326,7 @@ class OrderSummaryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-run as a new order with the same context", permissions=("rerun",))
     def rerun(self, request: HttpRequest, queryset: QuerySet[OrderSummary]) -> None:
-        wanted = queryset.only("order_id", "resource_name", "context", "owner")
+        wanted = queryset.only("order_id", "resource_name", "context", "context_erased", "owner")
         rows = list(wanted[: RERUN_LIMIT + 1])
         if len(rows) > RERUN_LIMIT:
             self.message_user(
@@ -391,6 +393,9 @@ def rerun_orders(rows: Iterable[OrderSummary]) -> Rerun:
     """
     done = Rerun()
     for row in rows:
+        if row.context_erased:  # forgotten: re-running it with {} is not the same order
+            done.rejected["the context was erased"] += 1
+            continue
         try:
             done.placed.append(place_order(row.resource_name, row.context, row.owner))
         except UnknownResourceError:

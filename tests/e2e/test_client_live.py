@@ -157,7 +157,9 @@ def test_a_post_whose_answer_was_lost_is_retried_into_the_same_single_order(
     with DroppingProxy(stack.port) as proxy, Client(proxy.url, token=token) as through:
         order = through.place("regina", {"steps": 1, "step_seconds": 0, "tag": tag})
     assert (proxy.dropped, order.replayed) == (1, True)
-    placed = [o.uuid for o in client.orders(resource="regina") if o.context.get("tag") == tag]
+    placed = [
+        o.uuid for o in client.orders(resource="regina") if (o.context or {}).get("tag") == tag
+    ]
     assert placed == [order.id]
     client.order(order.id).wait(timeout=60, progress=False)
 

@@ -31,6 +31,7 @@ def running() -> OrderState:
         total=None,
         resource_url="",
         context={},
+        context_erased=False,
         owner=None,
         worker="w",
         attempt=1,

@@ -1,4 +1,4 @@
-"""``manage.py orders history|replay|export|verify|verify-receipt|archive|restore``: audit."""
+"""``manage.py orders history|replay|export|verify|verify-receipt|archive|restore|forget``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from orders.application.tracker import OrderNotFoundError
-from orders.domain.order import event_fields, event_type
+from orders.domain.order import event_type
 from orders.infrastructure.runtime import get_tracker
 from projections.audit import event_record, order_ids_in_store, state_record, verify
+from projections.erasure import event_data, forget_order
 from projections.management import archiving
 from projections.management.output import RawStream
 from projections.models import OrderSummary
@@ -56,6 +57,8 @@ class Command(BaseCommand):
         target = check.add_mutually_exclusive_group(required=True)
         target.add_argument("order_id", nargs="?")
         target.add_argument("--all", action="store_true")
+        forget = sub.add_parser("forget", help="erase the order's context (its key destroyed)")
+        forget.add_argument("order_id")
         target.add_argument("--archive", help="check an archive file alone (no database)")
         archive = sub.add_parser("archive", help="move ended orders' streams to an archive file")
         archive.add_argument("--ended-before", required=True, type=_moment, help="ISO time")
@@ -89,7 +92,7 @@ class Command(BaseCommand):
         queued = events[0].timestamp
         progress = 0
         for e in events:
-            fields = event_fields(e)
+            fields = event_data(e)  # a sealed context opened (null once forgotten)
             progress = {"Started": 0, "Completed": 100}.get(
                 event_type(e), fields.get("percent", progress)
             )
@@ -175,6 +178,21 @@ class Command(BaseCommand):
             self.stdout.write(verify_receipt_files(receipt, stream, keys))
         except (ValueError, OSError) as exc:  # ReceiptError is a ValueError, as is bad JSON
             raise CommandError(f"receipt refused: {exc}") from None
+
+    def _forget(self, order_id: str, **_: Any) -> None:
+        try:
+            done = forget_order(_uuid(order_id))
+        except OrderNotFoundError:
+            raise CommandError(f"no order {order_id}") from None
+        how = (
+            "its key destroyed: the stream keeps only ciphertext"
+            if done.sealed
+            else "recorded in clear before sealing: hidden from every read path and the read "
+            "models blanked, but the event store still holds it (an append-only stream is "
+            "not rewritten)"
+        )
+        already = "" if done.recorded else " (already forgotten: nothing more to do)"
+        self.stdout.write(f"forgot the context of order {done.order_id}, {how}{already}")
 
 
 def _dumps(record: dict[str, Any]) -> str:
