@@ -46,11 +46,26 @@ class ContextSealer:
 
     def seal(self, order_id: UUID, context: dict[str, Any]) -> dict[str, Any] | str:
         """What the order's Queued records: the sealed token (or the context, sealing off)."""
+        return self.seal_for_save(order_id, context, with_save=False)[0]
+
+    def seal_for_save(
+        self, order_id: UUID, context: dict[str, Any], *, with_save: bool = True
+    ) -> tuple[dict[str, Any] | str, tuple[str, list[Any]] | None]:
+        """The recorded context, and the statement that keeps its key with the Queued save.
+
+        Where the key store can (PostgreSQL, the project's recorder), the key is written by
+        the statement that records the order: both or neither, and no round trip more
+        per order placed. Elsewhere the key is kept now (committed before the Queued, so
+        a recorded order always has its key) and the statement is None.
+        """
         if not self.seal_new:
-            return context
+            return context, None
         key = new_key()
-        self.keys.create(order_id, key)
-        return seal(key, order_id, context)
+        statement_for = getattr(self.keys, "statement_for", None) if with_save else None
+        statement = statement_for(order_id, key) if statement_for else None
+        if statement is None:
+            self.keys.create(order_id, key)
+        return seal(key, order_id, context), statement
 
     def open(self, order_id: UUID, recorded: Any) -> dict[str, Any] | None:
         """The context in clear, or None when it cannot be read any more.

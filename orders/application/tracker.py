@@ -144,12 +144,14 @@ class OrderTracker(Application[UUID]):
     def place(self, resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
         # A copy: the caller's dict must not become this process's memory of the order.
         order_id, clear = uuid.uuid4(), copy.deepcopy(context)
-        recorded = self.sealer.seal(order_id, clear) if self.sealer else clear
+        recorded, key_write = (
+            self.sealer.seal_for_save(order_id, clear) if self.sealer else (clear, None)
+        )
         order = Order._create(
             Order.Queued, id=order_id, resource_name=resource_name, context=recorded, owner=owner
         )
         order.context = clear  # the stream keeps the sealed token, this process the context
-        events = self._store(order)
+        events = self._store(order, also=[key_write] if key_write else [])
         self._tell_listeners(detached(order), events)
         return order.id
 
@@ -353,12 +355,15 @@ class OrderTracker(Application[UUID]):
             return detached(order), events
         raise IntegrityError(f"order {order_id}: gave up after {self.max_write_attempts} races")
 
-    def _store(self, order: Order) -> list[Any]:
-        """Save the order's new events; it is then the newest state this process knows."""
-        if self.inline is None:
-            recordings = self.save(order)
-        else:
-            recordings = self.save(order, also=self.inline(order, order.pending_events))
+    def _store(self, order: Order, also: Sequence[tuple[str, Sequence[Any]]] = ()) -> list[Any]:
+        """Save the order's new events; it is then the newest state this process knows.
+
+        ``also``: statements the event store writes in the same statement (the new
+        order's key); the inline projection's are added to them.
+        """
+        if self.inline is not None:
+            also = [*also, *self.inline(order, order.pending_events)]
+        recordings = self.save(order, also=also) if also else self.save(order)
         self.latest.put(order)
         return [r.domain_event for r in recordings]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.popo import POPOApplicationRecorder
@@ -26,6 +27,7 @@ from psycopg.sql import SQL, Identifier
 
 from orders.application.sealing import ContextSealer, KeyStore
 from orders.application.tracker import OrderTracker
+from orders.infrastructure.postgres import OrderedPostgresRecorder
 
 TABLE = "async_rest_context_keys"
 
@@ -93,6 +95,14 @@ class PostgresKeyStore:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self.datastore = recorder.datastore
         self.table = Identifier(self.datastore.schema, TABLE)
+        # With the project's recorder, a new key is written by the very statement that
+        # records the order's Queued (both or neither, and no round trip of its own).
+        self.writes_with_save = isinstance(recorder, OrderedPostgresRecorder)
+        self._insert = f"INSERT INTO {self.table.as_string(None)} (order_id, key) VALUES (%s, %s)"
+
+    def statement_for(self, order_id: UUID, key: bytes) -> tuple[str, list[Any]] | None:
+        """The key's INSERT, to run with the order's first save; None: use ``create``."""
+        return (self._insert, [order_id, key]) if self.writes_with_save else None
 
     def create_table(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
