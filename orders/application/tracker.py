@@ -127,9 +127,18 @@ class OrderTracker(Application[UUID]):
 
     # ------------------------------------------------------------------ commands
 
-    def place(self, resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
+    def place(
+        self,
+        resource_name: str,
+        context: dict[str, Any],
+        owner: str | None,
+        callback: dict[str, Any] | None = None,
+    ) -> UUID:
         # A copy: the caller's dict must not become this process's memory of the order.
         order = Order(resource_name=resource_name, context=copy.deepcopy(context), owner=owner)
+        if callback is not None:
+            # Saved with Queued, in one write: an order never exists without its callback.
+            order.request_callback(**callback)
         events = self._store(order)
         self._tell_listeners(detached(order), events)
         return order.id
@@ -168,6 +177,30 @@ class OrderTracker(Application[UUID]):
         self, order_id: UUID, message: str, error_type: str = "", traceback: str = ""
     ) -> Order:
         return self._update(order_id, lambda order: order.fail(message, error_type, traceback))
+
+    def record_callback_delivered(
+        self, order_id: UUID, event_version: int, status_code: int, duration_ms: int
+    ) -> Order:
+        return self._update(
+            order_id,
+            lambda order: order.record_callback_delivered(event_version, status_code, duration_ms),
+        )
+
+    def record_callback_failed(
+        self,
+        order_id: UUID,
+        event_version: int,
+        reason: str,
+        status_code: int | None,
+        duration_ms: int,
+        retry_in: float | None,
+    ) -> Order:
+        return self._update(
+            order_id,
+            lambda order: order.record_callback_failed(
+                event_version, reason, status_code, duration_ms, retry_in
+            ),
+        )
 
     def fail_if_unchanged(
         self, order_id: UUID, version: int, message: str, error_type: str = ""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from orders.domain.callbacks import GONE, CallbackLedger, check_callback
 
 
 class Status(StrEnum):
@@ -41,6 +43,10 @@ class InvalidProgressError(OrderError):
 
 class DuplicateDeliveryError(OrderError):
     """Another message already started this order: this one must not run the task."""
+
+
+class CallbackNotOwedError(OrderError):
+    """A delivery recorded for an event that is owed none (no callback, or not that event)."""
 
 
 class CancelRequestedError(BaseException):
@@ -83,6 +89,8 @@ class Order(Aggregate):
     class Event(Aggregate.Event):
         TOPIC = "async_rest.Order.Event"
         prev_hash: str
+        # The name a callback asks for this kind of event by ("" : it cannot be asked for).
+        callback_kind: ClassVar[str] = ""
 
         def __post_init__(self) -> None:
             super().__post_init__()
@@ -94,6 +102,9 @@ class Order(Aggregate):
             aggregate = super().mutate(aggregate)
             aggregate.chain_hash = self.__dict__.get("hash", "")
             aggregate.progress = self.progress_after(self.__dict__, aggregate.progress)
+            ledger = aggregate.callback
+            if ledger is not None and self.callback_kind and ledger.wants(self.callback_kind):
+                aggregate.callback = ledger.owe(self.originator_version, self.timestamp)
             return aggregate
 
         @classmethod
@@ -132,6 +143,7 @@ class Order(Aggregate):
 
     class Progressed(Event):
         TOPIC = "async_rest.Order.Progressed"
+        callback_kind = "progressed"
         percent: int
         message: str | None
         current: int | None
@@ -152,10 +164,12 @@ class Order(Aggregate):
 
     class Cancelled(Event):
         TOPIC = "async_rest.Order.Cancelled"
+        callback_kind = "cancelled"
         reason: str
 
     class Completed(Event):
         TOPIC = "async_rest.Order.Completed"
+        callback_kind = "completed"
         resource_url: str
 
         @classmethod
@@ -164,9 +178,51 @@ class Order(Aggregate):
 
     class Failed(Event):
         TOPIC = "async_rest.Order.Failed"
+        callback_kind = "failed"
         message: str
         error_type: str
         traceback: str
+
+    # The callback's events are about its deliveries, not the work: they are recorded
+    # after the order ended too, and change nothing but the callback's ledger.
+
+    class CallbackRequested(Event):
+        TOPIC = "async_rest.Order.CallbackRequested"
+        url: str
+        events: list[str]
+        base_url: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.callback = CallbackLedger(self.url, tuple(self.events), self.base_url)
+
+    class CallbackDelivered(Event):
+        TOPIC = "async_rest.Order.CallbackDelivered"
+        event_version: int
+        attempt: int
+        status_code: int
+        duration_ms: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.callback = aggregate.callback.attempted(self.event_version, True, None, False)
+
+    class CallbackFailed(Event):
+        TOPIC = "async_rest.Order.CallbackFailed"
+        event_version: int
+        attempt: int
+        reason: str
+        status_code: int | None
+        duration_ms: int
+        # Seconds until the next attempt; None: no more attempts for this event.
+        retry_in: float | None
+
+        def apply(self, aggregate: Any) -> None:
+            retry_at = (
+                None if self.retry_in is None else self.timestamp + timedelta(seconds=self.retry_in)
+            )
+            stop = self.status_code == GONE
+            aggregate.callback = aggregate.callback.attempted(
+                self.event_version, False, None if stop else retry_at, stop
+            )
 
     @classmethod
     def _create(cls, event_class: Any, **kwargs: Any) -> Any:
@@ -196,6 +252,7 @@ class Order(Aggregate):
         self.error_type: str | None = None
         self.traceback: str | None = None
         self.chain_hash = ""
+        self.callback: CallbackLedger | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -297,6 +354,56 @@ class Order(Aggregate):
         self._refuse_if_closed()
         self._failed(message=message, error_type=error_type, traceback=traceback)
 
+    def request_callback(self, url: str, events: list[str], base_url: str) -> None:
+        """Ask for a signed delivery of each event of these kinds (CallbackRejectedError)."""
+        self._refuse_if_closed()
+        if self.callback is not None:
+            raise InvalidTransitionError(f"order {self.id} already has a callback")
+        check_callback(url, events)
+        self.trigger_event(self.CallbackRequested, url=url, events=list(events), base_url=base_url)
+
+    def record_callback_delivered(
+        self, event_version: int, status_code: int, duration_ms: int
+    ) -> None:
+        self._refuse_unless_owed(event_version)
+        self.trigger_event(
+            self.CallbackDelivered,
+            event_version=event_version,
+            attempt=self._next_callback_attempt(event_version),
+            status_code=status_code,
+            duration_ms=duration_ms,
+        )
+
+    def record_callback_failed(
+        self,
+        event_version: int,
+        reason: str,
+        status_code: int | None,
+        duration_ms: int,
+        retry_in: float | None,
+    ) -> None:
+        """One attempt that did not deliver; ``retry_in`` None (or a 410) ends the attempts."""
+        self._refuse_unless_owed(event_version)
+        self.trigger_event(
+            self.CallbackFailed,
+            event_version=event_version,
+            attempt=self._next_callback_attempt(event_version),
+            reason=reason,
+            status_code=status_code,
+            duration_ms=duration_ms,
+            retry_in=None if status_code == GONE else retry_in,
+        )
+
+    def _refuse_unless_owed(self, event_version: int) -> None:
+        if self.callback is None or not self.callback.is_owed(event_version):
+            raise CallbackNotOwedError(
+                f"order {self.id}: event {event_version} is owed no callback"
+            )
+
+    def _next_callback_attempt(self, event_version: int) -> int:
+        assert self.callback is not None
+        return self.callback.attempts.get(event_version, 0) + 1
+
     @event(Dispatched)
     def _dispatched(self, dispatch_id: str) -> None:
         self.dispatched = True
@@ -357,6 +464,9 @@ EVENT_CLASSES: tuple[type[Order.Event], ...] = (
     Order.Cancelled,
     Order.Completed,
     Order.Failed,
+    Order.CallbackRequested,
+    Order.CallbackDelivered,
+    Order.CallbackFailed,
 )
 
 _EVENTS_BY_TYPE: dict[str, type[Order.Event]] = {
