@@ -15,6 +15,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models.signals import post_migrate
 
+from callbacks.listener import enqueue_owed
 from orders.application.tracker import OrderTracker
 from orders.infrastructure import runtime
 from orders.infrastructure.eventstore import event_store_env
@@ -33,7 +34,7 @@ def build_tracker(url: str | None = None, *, create_table: bool = False) -> Orde
         create_table=create_table,
         cache_size=int(conf["AGGREGATE_CACHE"]),
     )
-    return OrderTracker(env=env, listeners=[project_saved])
+    return OrderTracker(env=env, listeners=[project_saved, enqueue_owed])
 
 
 def create_event_tables(**_: Any) -> None:

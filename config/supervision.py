@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from api.idempotency import purge_expired
+from callbacks.supervision import resend_overdue
 from orders.application.supervision import cutoff, reap, relay
 from orders.infrastructure.runtime import get_tracker
 from projections.projector import catch_up
@@ -33,6 +34,7 @@ def supervise_once() -> None:
     relay(waiting_orders(cutoff(not_sent), cutoff(unstarted)), not_sent, unstarted)
     silent = float(conf["WORKER_LOST_AFTER"])
     reap(silent_orders(cutoff(silent)), silent)
+    resend_overdue()
     purge_expired()
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+from orders.domain.callbacks import DEFAULT_KINDS, check_callback
 from orders.queues.celery import CeleryLauncher, is_celery_task
 from orders.queues.inline import InlineLauncher
 
@@ -30,6 +31,8 @@ class Registration:
     resource_name: str
     task: Any
     launcher: Launcher
+    # The callback of an order placed without one: {"url": ..., "events": [...]}.
+    callback: dict[str, Any] | None = None
 
 
 _registry: dict[str, Registration] = {}
@@ -41,12 +44,24 @@ def default_launcher(task: Any) -> Launcher:
 
 
 def register(
-    resource_name: str, task: Callable[..., Any], launcher: Launcher | None = None
+    resource_name: str,
+    task: Callable[..., Any],
+    launcher: Launcher | None = None,
+    callback: dict[str, Any] | None = None,
 ) -> None:
-    """Bind ``resource_name`` to ``task``: ``POST /async/<resource_name>/order/`` runs it."""
+    """Bind ``resource_name`` to ``task``: ``POST /async/<resource_name>/order/`` runs it.
+
+    ``callback`` (``{"url": ..., "events": [...]}``) is the default of orders placed
+    without one of their own.
+    """
     if not resource_name or "/" in resource_name:
         raise ValueError(f"invalid resource name {resource_name!r}")
-    _registry[resource_name] = Registration(resource_name, task, launcher or default_launcher(task))
+    if callback is not None:
+        callback = {"url": callback["url"], "events": list(callback.get("events", DEFAULT_KINDS))}
+        check_callback(callback["url"], callback["events"])
+    _registry[resource_name] = Registration(
+        resource_name, task, launcher or default_launcher(task), callback
+    )
 
 
 def unregister(resource_name: str) -> None:
