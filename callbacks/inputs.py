@@ -23,7 +23,7 @@ def _refuse(detail: str, field: str) -> Problem:
     return Problem(400, "Bad Request", detail, field)
 
 
-class CallbackField(serializers.Serializer):
+class CallbackInput(serializers.Serializer):
     """``{"url": "https://…", "events": ["completed", …]}``, checked before anything is recorded."""
 
     url = serializers.URLField(

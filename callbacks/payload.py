@@ -47,7 +47,7 @@ def message_id(order_id: UUID, version: int) -> str:
 def body_of(tracker: OrderTracker, order_id: UUID, version: int, base_url: str) -> str:
     """The JSON text sent for the order's event number ``version``."""
     order = tracker.get_order(order_id, version=version)
-    triggering = next(iter(tracker.events.get(order_id, gt=version - 1, lte=version)))
+    triggering: Any = next(iter(tracker.events.get(order_id, gt=version - 1, lte=version)))
     request = Request(_RecordedRequest(base_url))
     fields = {k: v for k, v in event_fields(triggering).items() if k not in STAFF_ONLY_FIELDS}
     kind = event_type(triggering)

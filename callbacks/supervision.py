@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from django.conf import settings
 
@@ -16,10 +17,10 @@ log = logging.getLogger(__name__)
 
 # What this process re-sent, and when: a message still waiting in the queue (workers busy
 # with long orders) is not sent again on every pass, only once per grace period.
-_resent: dict[tuple[object, int, int], datetime] = {}
+_resent: dict[tuple[UUID, int, int], datetime] = {}
 
 
-def orders_with_callbacks(updated_after: datetime) -> list[object]:
+def orders_with_callbacks(updated_after: datetime) -> list[UUID]:
     """Ids of orders placed with a callback that changed since ``updated_after``."""
     recent = OrderSummary.objects.filter(updated__gte=updated_after).values("order_id")
     return list(
@@ -39,7 +40,7 @@ def resend_overdue(now: datetime | None = None) -> int:
     sent = 0
     for order_id in orders_with_callbacks(now - window):
         try:
-            order = tracker.get_order(order_id)  # type: ignore[arg-type]
+            order = tracker.get_order(order_id)
         except OrderNotFoundError:
             continue
         if order.callback is None:
