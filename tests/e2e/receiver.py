@@ -2,8 +2,9 @@
 
 Each path is a behaviour: ``/ok`` answers 204, ``/flaky`` 500 on the first delivery of a
 message and 200 on the next, ``/gone`` 410, ``/hang`` holds the request longer than any
-test's timeout. Every delivery is kept with whether the ``standardwebhooks`` verifier
-accepted it (with the receiver's secret) and when it arrived.
+test's timeout, ``/redirect`` answers 307 to ``/ok``, ``/big`` 200 with 8 MiB of body.
+Every delivery is kept with whether the ``standardwebhooks`` verifier accepted it (with
+the receiver's secret) and when it arrived.
 """
 
 from __future__ import annotations
