@@ -65,6 +65,22 @@ class Receiver:
                     receiver.arrived.notify_all()
                 if self.path == "/hang":
                     time.sleep(30)
+                if self.path == "/redirect":
+                    self.send_response(307)
+                    self.send_header("Location", receiver.base + "/ok")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path == "/big":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(8 << 20))
+                    self.end_headers()
+                    try:
+                        for _ in range(8 << 4):
+                            self.wfile.write(b"x" * (1 << 16))
+                    except OSError:
+                        pass  # the sender stopped reading, as it should
+                    return
                 status = {"/gone": 410, "/flaky": 500 if tries == 1 else 200}.get(self.path, 204)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
