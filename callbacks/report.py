@@ -33,12 +33,14 @@ def attempt_lines(events: list[Any]) -> list[str]:
             triggering = by_version.get(fields["event_version"])
             what = event_type(triggering) if triggering is not None else "?"
             outcome = "delivered" if kind == "CallbackDelivered" else "failed"
-            lines.append(
-                f"  event {fields['event_version']:>4} {what:<10} attempt {fields['attempt']:>2}  "
-                f"{e.timestamp:%Y-%m-%d %H:%M:%S.%f}"[:-3]
-                + f"  {outcome:<9}  {fields.get('status_code') or '-':>3}  "
-                f"{fields['duration_ms']:>6} ms  {detail(kind, fields).split(': ', 1)[-1]}"
+            why = detail(kind, fields).split(": ", 1)[-1] if kind == "CallbackFailed" else ""
+            when = f"{e.timestamp:%Y-%m-%d %H:%M:%S.%f}"[:-3]
+            line = (
+                f"  event {fields['event_version']:>4} {what:<10} attempt {fields['attempt']:>2}"
+                f"  {when}  {outcome:<9}  {fields.get('status_code') or '-':>3}"
+                f"  {fields['duration_ms']:>6} ms  {why}"
             )
+            lines.append(line.rstrip())
     return lines
 
 
