@@ -1,5 +1,8 @@
 """Completion callbacks over real HTTP: a gunicorn, a Celery worker, a local receiver.
 
+On both stacks: the embedded default (SQLite, file-system broker) and production
+(PostgreSQL for Django and the event store, Redis broker).
+
 The receiver verifies each delivery with the ``standardwebhooks`` verifier (the secret
 the server signs with is the second of two, as during a rotation).
 """
@@ -16,7 +19,7 @@ import pytest
 from orders.application.tracker import OrderTracker
 from orders.infrastructure.eventstore import event_store_env
 from tests.e2e.receiver import Receiver
-from tests.e2e.stack import LiveStack, embedded_stack
+from tests.e2e.stack import LiveStack, embedded_stack, production_stack
 
 pytestmark = pytest.mark.services
 
@@ -31,8 +34,10 @@ def receiver() -> Iterator[Receiver]:
     live.close()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+@pytest.fixture(scope="module", params=["embedded", "production"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveStack]:
     env = {
         "ASYNC_REST_CALLBACK_SECRETS": f"{NEW_SECRET} {OLD_SECRET}",
         "ASYNC_REST_CALLBACK_ALLOWED_NETWORKS": "127.0.0.1/32",
@@ -42,7 +47,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         "ASYNC_REST_CALLBACK_RELAY_AFTER": "1",
         "ASYNC_REST_CATCHUP_INTERVAL": "0.5",
     }
-    with embedded_stack(tmp_path_factory.mktemp("callbacks"), env) as live:
+    make = embedded_stack if request.param == "embedded" else production_stack
+    with make(tmp_path_factory.mktemp(f"callbacks-{request.param}"), env) as live:
         yield live.start()
 
 
