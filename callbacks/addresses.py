@@ -35,12 +35,15 @@ def is_public(address: IPAddress) -> bool:
 
 def resolve(url: str) -> list[IPAddress]:
     """The addresses the URL's host names, every one of them allowed (UnsafeCallbackError)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UnsafeCallbackError("callback.url is not a valid URL.") from None
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise UnsafeCallbackError(
             f"callback.url's host {host!r} does not resolve ({exc})."
         ) from None

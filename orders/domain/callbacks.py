@@ -33,7 +33,13 @@ class CallbackRejectedError(ValueError):
 
 def check_callback(url: str, events: list[str] | tuple[str, ...]) -> None:
     """The rules of the callback itself (where it may go is the application's check)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        raise CallbackRejectedError("callback.url is not a valid URL.", "callback.url") from None
+    if "\x00" in url or any(c.isspace() for c in url):
+        raise CallbackRejectedError("callback.url must not hold spaces or NUL.", "callback.url")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CallbackRejectedError(
             "callback.url must be an absolute http or https URL.", "callback.url"

@@ -158,3 +158,14 @@ def test_a_stream_without_a_callback_replays_with_none() -> None:
     for e in plain.collect_events():
         replayed = e.mutate(replayed)
     assert replayed is not None and replayed.callback is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1/x", "http://example.com:99999/x", "http://exa mple.com/x", "http://\x00.com/"],
+)
+def test_a_malformed_callback_url_is_refused_naming_callback_url(url: str) -> None:
+    placed = Order(resource_name="regina", context={}, owner=None)
+    with pytest.raises(CallbackRejectedError) as refused:
+        placed.request_callback(url, ["completed"], "")
+    assert refused.value.field == "callback.url"
