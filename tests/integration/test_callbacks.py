@@ -323,3 +323,25 @@ def test_the_admin_action_resends_the_latest_delivery(
     assert [a["attempt"] for a in attempts(tracker, order_id)] == [1, 2]
     assert len(receiver.at("/ok")) == 2
     assert OrderEvent.objects.filter(order_id=order_id, type="CallbackDelivered").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("callback", "field"),
+    [
+        (None, "callback"),
+        ([], "callback"),
+        ({"url": "https://example.com/x", "secret": "s"}, "callback"),
+        ({"url": 42}, "callback.url"),
+        ({"url": "http://[::1/x"}, "callback.url"),
+        ({"url": "http://example.com:99999/"}, "callback.url"),
+        ({"url": "https://example.com/x", "events": "completed"}, "callback.events"),
+        ({"url": "https://example.com/x", "events": []}, "callback.events"),
+        ({"url": "https://example.com/x", "events": ["completed", "completed"]}, "callback.events"),
+    ],
+)
+def test_a_malformed_callback_is_a_400_naming_its_part(
+    alice: APIClient, instant: str, tracker: OrderTracker, callback: object, field: str
+) -> None:
+    response = place(alice, callback)
+    assert (response.status_code, response.json()["field"]) == (400, field)
+    assert OrderSummary.objects.count() == 0
