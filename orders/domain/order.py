@@ -74,6 +74,18 @@ def chain_hash(topic: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((fields.get("prev_hash", "") + text).encode()).hexdigest()
 
 
+def _keeping_work_time(aggregate: Any, mutate: Any) -> Any:
+    """Apply a delivery attempt without moving ``modified_on``, the time of the work's last event.
+
+    An attempt is about the callback: it must not make an ended order look longer, nor a
+    silent running one look alive to the reaper.
+    """
+    worked_until = aggregate.modified_on
+    aggregate = mutate(aggregate)
+    aggregate.modified_on = worked_until
+    return aggregate
+
+
 class Order(Aggregate):
     """One ordered piece of long-running work.
 
@@ -205,6 +217,9 @@ class Order(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.callback = aggregate.callback.attempted(self.event_version, True, None, False)
 
+        def mutate(self, aggregate: Any) -> Any:
+            return _keeping_work_time(aggregate, super().mutate)
+
     class CallbackFailed(Event):
         TOPIC = "async_rest.Order.CallbackFailed"
         event_version: int
@@ -223,6 +238,9 @@ class Order(Aggregate):
             aggregate.callback = aggregate.callback.attempted(
                 self.event_version, False, None if stop else retry_at, stop
             )
+
+        def mutate(self, aggregate: Any) -> Any:
+            return _keeping_work_time(aggregate, super().mutate)
 
     @classmethod
     def _create(cls, event_class: Any, **kwargs: Any) -> Any:

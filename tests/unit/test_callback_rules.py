@@ -169,3 +169,10 @@ def test_a_malformed_callback_url_is_refused_naming_callback_url(url: str) -> No
     with pytest.raises(CallbackRejectedError) as refused:
         placed.request_callback(url, ["completed"], "")
     assert refused.value.field == "callback.url"
+
+
+def test_an_attempt_leaves_the_time_of_the_works_last_event(completed: Order) -> None:
+    ended = completed.modified_on
+    completed.record_callback_failed(5, "HTTP 500", 500, 7, 1.0)
+    completed.record_callback_delivered(5, 200, 4)
+    assert (completed.modified_on, completed.version) == (ended, 7)
