@@ -8,18 +8,31 @@ completed, **200** when failed or cancelled.
 
 from __future__ import annotations
 
-from django.conf import settings
+from uuid import UUID
+
 from django.utils.http import parse_etags
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.lookup import visible_head
 from api.representations import order_representation
+from orders.application.timing import status_timing
 from orders.domain.state import OrderState
+from orders.domain.timing import Timing
 
 
-def etag_of(order: OrderState) -> str:
-    # Changes exactly when the order's version does (replays carry their own version).
-    return f'"{order.order_id.hex}-{order.version}"'
+def etag_of(order: OrderState, stalled: bool = False) -> str:
+    # Changes exactly when the body does: the version (replays carry their own), and
+    # "stalled", the one field that changes with the clock alone (eta is the version's).
+    return etag_for(order.order_id, order.version, stalled)
+
+
+def etag_for(order_id: UUID, version: int, stalled: bool = False) -> str:
+    return f'"{order_id.hex}-{version}{"-stalled" if stalled else ""}"'
+
+
+def _pace(timing: Timing) -> dict[str, str]:
+    return {} if timing.retry_after is None else {"Retry-After": str(timing.retry_after)}
 
 
 def not_modified(request: Request, etag: str) -> bool:
@@ -30,12 +43,35 @@ def not_modified(request: Request, etag: str) -> bool:
     return etag in etags or etags == ["*"]
 
 
+def unchanged_response(request: Request, order_id: str) -> Response | None:
+    """The 304 of a poll whose ``If-None-Match`` is still current, from a few columns.
+
+    Reads the columns that the ETag and Retry-After depend on (``SummaryHead``), not the
+    whole row, and renders nothing; None when the answer is not a 304 (then the full poll
+    answers, 404s included, as without it).
+    """
+    found = visible_head(request, order_id)
+    if found is None:
+        return None
+    uuid, head = found
+    timing = status_timing(head)
+    etag = etag_for(uuid, head.version, timing.stalled)
+    if not not_modified(request, etag):
+        return None
+    return Response(status=304, headers={"ETag": etag, **_pace(timing)})
+
+
 def status_response(request: Request, order: OrderState) -> Response:
-    """The poll's answer: 304 if unchanged, else 202 (+Retry-After), 201 (+Location) or 200."""
-    etag = etag_of(order)
+    """The poll's answer: 304 if unchanged, else 202 (+Retry-After), 201 (+Location) or 200.
+
+    Retry-After follows the order's pace (``orders.domain.timing``), on a 304 too.
+    """
+    timing = status_timing(order)
+    etag = etag_of(order, timing.stalled)
+    pace = _pace(timing)
     if not_modified(request, etag):
-        return Response(status=304, headers={"ETag": etag})
-    body = order_representation(request, order)
+        return Response(status=304, headers={"ETag": etag, **pace})
+    body = order_representation(request, order, timing)
     headers = {"ETag": etag}
     if order.status == "completed":
         code = 201
@@ -45,7 +81,7 @@ def status_response(request: Request, order: OrderState) -> Response:
         code = 200
     else:
         code = 202
-        headers["Retry-After"] = str(settings.ASYNC_REST["RETRY_AFTER"])
+        headers.update(pace)
     return Response(body, status=code, headers=headers)
 
 
@@ -54,6 +90,7 @@ def replay_response(request: Request, order: OrderState) -> Response:
     etag = etag_of(order)
     if not_modified(request, etag):
         return Response(status=304, headers={"ETag": etag})
-    body = order_representation(request, order)
+    # Seen at its own moment: a past state was not stalled when it was current.
+    body = order_representation(request, order, status_timing(order, now=order.updated))
     body["replayed_version"] = order.version
     return Response(body, status=200, headers={"ETag": etag})

@@ -69,8 +69,14 @@ get_order = extend_schema(
     responses={
         200: OpenApiResponse(schema.Order, description="Failed, cancelled, or a replay."),
         201: OpenApiResponse(schema.Order, description="Completed; Location: the result."),
-        202: OpenApiResponse(schema.Order, description="Queued or running; Retry-After."),
-        304: OpenApiResponse(description="Not modified since the ETag given."),
+        202: OpenApiResponse(
+            schema.Order,
+            description="Queued or running; Retry-After: seconds until it should next move "
+            "(from its pace; 1 to ASYNC_REST_RETRY_AFTER_MAX).",
+        ),
+        304: OpenApiResponse(
+            description="Not modified since the ETag given (which covers `stalled`)."
+        ),
         **problems(_400="Bad version or moment.", _404="Unknown order, or not yours.", **COMMON),
     },
 )

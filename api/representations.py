@@ -8,7 +8,9 @@ from typing import Any
 from django.urls import reverse
 from rest_framework.request import Request
 
+from orders.application.timing import status_timing
 from orders.domain.state import OrderState
+from orders.domain.timing import Timing
 
 STAFF_ONLY_FIELDS = ("traceback",)
 
@@ -39,8 +41,12 @@ def _body_fields() -> tuple[str, ...]:
     return tuple(name for name in Order().fields if name not in optional)
 
 
-def order_representation(request: Request, summary: OrderState) -> dict[str, Any]:
+def order_representation(
+    request: Request, summary: OrderState, timing: Timing | None = None
+) -> dict[str, Any]:
+    """The order's body; ``timing`` (``orders.application.timing``) is computed now if not given."""
     order_id = str(summary.order_id)
+    timing = timing or status_timing(summary)
     self_url = f"{request.scheme}://{request.get_host()}{_orders_path()}{order_id}/"
     rendered: dict[str, Any] = {
         "uuid": order_id,
@@ -48,6 +54,9 @@ def order_representation(request: Request, summary: OrderState) -> dict[str, Any
         "resource_url": absolute(request, summary.resource_url) if summary.resource_url else None,
         "created": summary.created.isoformat(),
         "updated": summary.updated.isoformat(),
+        "last_event_at": timing.last_event_at.isoformat(),
+        "stalled": timing.stalled,
+        "eta": timing.eta.isoformat() if timing.eta else None,
         "links": {
             "self": self_url,
             "history": self_url + "history/",

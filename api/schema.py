@@ -34,6 +34,14 @@ class Order(serializers.Serializer):
     created = serializers.DateTimeField()
     updated = serializers.DateTimeField()
     version = serializers.IntegerField(min_value=1)
+    last_event_at = serializers.DateTimeField(help_text="When the order's last event happened.")
+    stalled = serializers.BooleanField(
+        help_text="Running, and silent for longer than its resource is expected to be."
+    )
+    eta = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When it should end at the pace of its current attempt (null: no pace yet).",
+    )
     replayed_version = serializers.IntegerField(
         required=False, help_text="Present when the state was replayed (?version= or ?at=)."
     )

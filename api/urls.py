@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api import views
 from api.problems import no_route
+from api.receipts import ReceiptView
 
 app_name = "api"
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("orders/<str:order_id>/", views.OrderView.as_view(), name="order"),
     path("orders/<str:order_id>/history/", views.OrderHistoryView.as_view(), name="order-history"),
     path("orders/<str:order_id>/cancel/", views.CancelOrderView.as_view(), name="order-cancel"),
+    path("orders/<str:order_id>/receipt/", ReceiptView.as_view(), name="order-receipt"),
     path("<str:resource_name>/order/", views.PlaceOrderView.as_view(), name="place-order"),
     # Last: any other path under /async/ is a problem+json 404 (never Django's HTML page,
     # never APPEND_SLASH's redirect or, for a POST in DEBUG, its RuntimeError).

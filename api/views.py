@@ -18,7 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api import docs, inputs
-from api.conditional import etag_of, replay_response, status_response
+from api.conditional import etag_of, replay_response, status_response, unchanged_response
 from api.idempotency import idempotent
 from api.lookup import visible_order
 from api.pagination import HistoryPagination, OrderCursor
@@ -74,7 +74,9 @@ class PlaceOrderView(APIView):
                 raise context_rejected(exc) from None
 
         def answer(order_id: UUID) -> Response:
-            placed = order_summary(order_id)
+            # This process just wrote it: its state is in memory, no need to read it back.
+            known = get_tracker().known_state(order_id)
+            placed = state_of(known) if known is not None else order_summary(order_id)
             assert placed is not None  # just written, and projected by this process
             body = order_representation(request, placed)
             return Response(body, status=302, headers={"Location": order_url(request, order_id)})
@@ -92,8 +94,13 @@ class PlaceOrderView(APIView):
 class OrderView(APIView):
     @docs.get_order
     def get(self, request: Request, order_id: str) -> Response:
+        replay = "version" in request.query_params or "at" in request.query_params
+        if not replay and "If-None-Match" in request.headers:
+            unchanged = unchanged_response(request, order_id)
+            if unchanged is not None:
+                return unchanged
         order = visible_order(request, order_id)
-        if "version" in request.query_params or "at" in request.query_params:
+        if replay:
             return replay_response(request, self._replayed(request, order))
         return status_response(request, order)
 

@@ -29,7 +29,7 @@ from async_rest_client.models import HistoryEvent, Order
 OK, FAILED, CANCELLED, TIMEOUT, PROBLEM = 0, 1, 2, 3, 4
 EXIT = f"""exit status:
   {OK}  done (with --wait: the order completed)
-  {FAILED}  the order failed (its message and error type on stderr)
+  {FAILED}  the order failed (its message and error type on stderr); a receipt was refused
   {CANCELLED}  the order was cancelled
   {TIMEOUT}  --timeout passed before the order ended
   {PROBLEM}  a usage error, or the server refused the request or could not be reached
@@ -95,7 +95,32 @@ def build_parser() -> Parser:
     cancel = commands.add_parser("cancel", help="cancel an order")
     cancel.add_argument("order", help="uuid or URL")
     cancel.add_argument("--reason", help="recorded with the cancel request")
+
+    check = commands.add_parser(
+        "verify-receipt", help="check a receipt offline (exit 1 if refused)"
+    )
+    check.add_argument("receipt", help="a file: the answer of GET …/receipt/")
+    check.add_argument("--keys", required=True, help="a file: GET /.well-known/async-rest-keys")
+    check.add_argument("--stream", help="a file: `manage.py orders export <uuid>`")
     return parser
+
+
+def _verify_receipt(args: argparse.Namespace) -> int:
+    # Offline: no request is sent (receipts.py needs cryptography, imported only here).
+    from async_rest_client import receipts
+
+    try:
+        with open(args.receipt, encoding="utf-8") as r, open(args.keys, encoding="utf-8") as k:
+            receipt = receipts.verify_receipt(json.load(r), json.load(k))
+        said = f"receipt OK: order {receipt.order_id} {receipt.status} at version {receipt.version}"
+        if args.stream:
+            count = receipts.verify_stream(receipt, receipts.read_export(args.stream))
+            said += f"; stream OK: {count} events chain up to the head"
+    except receipts.ReceiptInvalid as refused:
+        print(f"receipt refused: {refused}", file=sys.stderr)
+        return FAILED
+    print(said)
+    return OK
 
 
 def _waiting_options(parser: argparse.ArgumentParser, optional: bool) -> None:
@@ -148,6 +173,8 @@ def _wait(order: RemoteOrder, args: argparse.Namespace) -> int:
 
 
 def run(client: Client, args: argparse.Namespace) -> int:
+    if args.command == "verify-receipt":
+        return _verify_receipt(args)
     if args.command == "place":
         order = client.place(args.resource, args.context, idempotency_key=args.idempotency_key)
         if not args.wait:
@@ -174,6 +201,6 @@ def main(argv: Sequence[str] | None = None, **client_options: Any) -> int:
     try:
         with Client(args.base_url, token=args.token, **client_options) as client:
             return run(client, args)
-    except (ClientError, ValueError) as exc:  # ValueError: an order id that is not a uuid
+    except (ClientError, ValueError, OSError) as exc:  # ValueError: not a uuid, or bad JSON
         print(f"error: {exc}", file=sys.stderr)
         return PROBLEM

@@ -89,6 +89,10 @@ class Order:
     created: datetime
     updated: datetime
     version: int
+    # When its last event happened; running and silent too long; when it should end.
+    last_event_at: datetime
+    stalled: bool
+    eta: datetime | None
     links: Links
     replayed_version: int | None = None
     error: Failure | None = None
@@ -119,6 +123,9 @@ class Order:
             created=_moment(need("created")),
             updated=_moment(need("updated")),
             version=int(need("version")),
+            last_event_at=_moment(need("last_event_at")),
+            stalled=bool(need("stalled")),
+            eta=_moment(body["eta"]) if need("eta") else None,
             links=Links.from_json(need("links")),
             replayed_version=body.get("replayed_version"),
             error=Failure.from_json(error) if isinstance(error, Mapping) else None,

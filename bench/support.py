@@ -26,6 +26,8 @@ from types import FrameType
 import psycopg
 from psycopg import sql
 
+from receipts.keys import generate_key_file
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
@@ -116,6 +118,8 @@ def service_env(
         if name.startswith(("ASYNC_REST_", "DJANGO_", "CELERY_")):
             del env[name]
     url = database_url(db)
+    receipt_key = var_dir / "receipt-key.pem"  # config.production wants its key given
+    generate_key_file(receipt_key)
     env.update(
         DJANGO_SETTINGS_MODULE=settings_module,
         DATABASE_URL=url,
@@ -125,6 +129,7 @@ def service_env(
         DJANGO_DEBUG="0",
         DATABASE_CONN_MAX_AGE="600",
         ASYNC_REST_VAR_DIR=str(var_dir),
+        ASYNC_REST_RECEIPT_KEY_FILE=str(receipt_key),
         PYTHONPATH=str(ROOT),
         PYTHONDONTWRITEBYTECODE="1",
         LOG_LEVEL="WARNING",

@@ -25,4 +25,7 @@ _required("DATABASE_URL")
 ASYNC_REST["EVENTSTORE_URL"] = _required("EVENTSTORE_URL")
 CELERY_BROKER_URL = _required("CELERY_BROKER_URL")
 ASYNC_REST["ALLOW_ANONYMOUS"] = False
+# The key that signs receipts is a secret like the others: given, never generated.
+ASYNC_REST["RECEIPT_KEY_FILE"] = _required("ASYNC_REST_RECEIPT_KEY_FILE")
+ASYNC_REST["RECEIPT_KEY_GENERATE"] = False
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -16,6 +16,12 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def env_seconds_by_name(name: str) -> dict[str, float]:
+    """``"regina=30,margherita=120"`` from the environment as ``{"regina": 30.0, ...}``."""
+    pairs = (item.split("=", 1) for item in os.environ.get(name, "").split(",") if "=" in item)
+    return {key.strip(): float(value) for key, value in pairs if key.strip()}
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -45,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "projections",
     "api",
+    "metrics",
     "callbacks",
     # The composition root (config/bootstrap.py), run by this app's ready().
     "config.apps.AsyncRestConfig",
@@ -133,6 +140,28 @@ ASYNC_REST: dict[str, Any] = {
     "AGGREGATE_CACHE": int(os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000")),
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
+    # Write the read models in the same transaction as the events when both are in one
+    # PostgreSQL database (config/bootstrap.py); off: project after each save instead.
+    "INLINE_PROJECTION": env_bool("ASYNC_REST_INLINE_PROJECTION", True),
+    # Automatic retention (config/retention.py), off unless RETENTION_DAYS is set: orders
+    # ended more than that many days ago are archived to RETENTION_DIR and removed, by
+    # one worker at a time, at most once every RETENTION_INTERVAL seconds.
+    "RETENTION_DAYS": float(os.environ.get("ASYNC_REST_RETENTION_DAYS", "0") or 0),
+    "RETENTION_DIR": os.environ.get("ASYNC_REST_RETENTION_DIR", str(VAR_DIR / "archive")),
+    "RETENTION_INTERVAL": float(os.environ.get("ASYNC_REST_RETENTION_INTERVAL", "3600")),
+    "RETENTION_STATUSES": os.environ.get(
+        "ASYNC_REST_RETENTION_STATUSES", "completed,failed,cancelled"
+    ),
+    # Status timing and metrics (orders/application/timing.py, metrics/):
+    # a running order silent for this many seconds shows "stalled": true (0: never), ...
+    "STALL_AFTER": float(os.environ.get("ASYNC_REST_STALL_AFTER", "600")),
+    # ... or for this many for a given resource ("regina=30,margherita=120"), which
+    # overrides both the default and register(..., stall_after=...).
+    "STALL_AFTER_BY_RESOURCE": env_seconds_by_name("ASYNC_REST_STALL_AFTER_BY_RESOURCE"),
+    # The longest Retry-After derived from an order's pace (the shortest is 1 s).
+    "RETRY_AFTER_MAX": int(os.environ.get("ASYNC_REST_RETRY_AFTER_MAX", "30")),
+    # A bearer token that may read /metrics (staff may too); empty: staff only.
+    "METRICS_TOKEN": os.environ.get("ASYNC_REST_METRICS_TOKEN", ""),
     # Completion callbacks (callbacks/). Standard Webhooks secrets ("whsec_..."), space or
     # comma separated: the first signs and every one is sent (rotation). None: a POST with
     # a callback is refused.
@@ -157,13 +186,25 @@ ASYNC_REST: dict[str, Any] = {
     # The base of the links in a delivery's body for orders placed without a request.
     "CALLBACK_BASE_URL": os.environ.get("ASYNC_REST_CALLBACK_BASE_URL", "http://127.0.0.1:8000/"),
 }
+# Receipts of ended orders (receipts/): the Ed25519 key that signs them (a PEM private key;
+# the embedded default generates one into var/, 0600, the first time), and the retired
+# keys (PEM, comma-separated) whose receipts must still verify after a rotation.
+ASYNC_REST.update(
+    RECEIPT_KEY_FILE=os.environ.get(
+        "ASYNC_REST_RECEIPT_KEY_FILE", str(VAR_DIR / "receipt-key.pem")
+    ),
+    RECEIPT_RETIRED_KEYS=[
+        p for p in os.environ.get("ASYNC_REST_RECEIPT_RETIRED_KEYS", "").split(",") if p.strip()
+    ],
+    RECEIPT_KEY_GENERATE="ASYNC_REST_RECEIPT_KEY_FILE" not in os.environ,
+)
 # The whole request body is refused above this size, on every endpoint (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a bad or missing credential a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanUseOrders"],

@@ -1,4 +1,4 @@
-"""The workers' supervision loop: projection catch-up, relay, reaper, expired idempotency keys.
+"""The workers' supervision loop: catch-up, relay, reaper, idempotency keys, retention, metrics.
 
 Each Celery worker runs it in a background thread (``config.celery``); ``manage.py
 projections follow`` runs it in the foreground. It composes the read side (which orders
@@ -16,6 +16,8 @@ from django.db import close_old_connections
 
 from api.idempotency import purge_expired
 from callbacks.supervision import resend_overdue
+from config.retention import retain_if_due
+from metrics.projection import catch_up as count_metrics
 from orders.application.supervision import cutoff, reap, relay
 from orders.infrastructure.runtime import get_tracker
 from projections.projector import catch_up
@@ -24,6 +26,8 @@ from projections.selectors import silent_orders, waiting_orders
 log = logging.getLogger(__name__)
 
 _started = threading.Event()
+# Events the metrics projection counts per pass, at most (about a second's work).
+METRICS_PER_PASS = 5000
 
 
 def supervise_once() -> None:
@@ -36,6 +40,9 @@ def supervise_once() -> None:
     reap(silent_orders(cutoff(silent)), silent)
     resend_overdue()
     purge_expired()
+    retain_if_due()  # off by default (ASYNC_REST RETENTION_DAYS)
+    # Last, and bounded: the metrics are for watching; they must not hold up relay or reaper.
+    count_metrics(get_tracker(), max_events=METRICS_PER_PASS)
 
 
 def follow(stop: threading.Event, interval: float | None = None) -> None:

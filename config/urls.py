@@ -1,12 +1,18 @@
-"""Root URLs: the order API under /async/, the pizzeria demo, the admin."""
+"""Root URLs: the order API under /async/, the pizzeria demo, the admin, /metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
+
+from api.receipts import ReceiptKeysView
+from metrics.views import MetricsView
 
 urlpatterns = [
     path("async/", include("api.urls")),
     path("pizzeria/", include("examples.pizzeria.urls")),
     path("admin/", admin.site.urls),
+    # Public: the keys that check receipts, where an auditor's tool looks (RFC 8615).
+    path(".well-known/async-rest-keys", ReceiptKeysView.as_view(), name="receipt-keys"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]
 
 handler400 = "api.problems.bad_request"

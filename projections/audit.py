@@ -22,6 +22,8 @@ def event_record(domain_event: Any) -> dict[str, Any]:
         "type": event_type(domain_event),
         "topic": type(domain_event).TOPIC,
         "timestamp": domain_event.timestamp.isoformat(),
+        # The first event's too: the hash covers it, so an export must carry it.
+        **{k: stored[k] for k in ("originator_topic",) if k in stored},
         **event_fields(domain_event),
         "prev_hash": stored.get("prev_hash", ""),
         "hash": stored.get("hash", ""),

@@ -29,6 +29,8 @@ class OrderSummary(models.Model):
     version = models.PositiveIntegerField()
     # The hash of the order's last event: ``orders verify`` compares it with the stream.
     chain_hash = models.CharField(max_length=64, blank=True, default="")
+    # When the current attempt started: the status's eta is measured from it.
+    started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "order"
@@ -74,3 +76,17 @@ class ProjectionPosition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.position}"
+
+
+class Lease(models.Model):
+    """A job that one process at a time runs at most once per interval (automatic retention)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=255, blank=True, default="")
+    # The holder's claim lapses then (a crashed holder frees it); renewed while it works.
+    expires = models.DateTimeField()
+    # When the job last started: the next start waits for the interval to pass.
+    started = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'no one'} until {self.expires}"

@@ -8,6 +8,7 @@ DRF's paginators can page it in the database), which ``state_from_row`` turns in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from orders.application.tracker import OrderNotFoundError
+from orders.domain.order import TERMINAL
 from orders.domain.state import FIELD_NAMES, OrderState
 from orders.infrastructure.runtime import get_tracker
 from projections.models import OrderEvent, OrderSummary
@@ -58,6 +60,63 @@ def read_summary(order_id: UUID) -> OrderState | None:
         for convert in functions:
             values[i] = convert(values[i], column, connection)
     return OrderState(**dict(zip(FIELD_NAMES, values, strict=True)))
+
+
+# What a conditional poll reads: who may see it, its version, and what stalled and
+# Retry-After are worked out from (orders.domain.timing), not the context or traceback.
+HEAD_FIELDS = (
+    "owner", "version", "resource_name", "status", "progress", "total", "updated", "started_at"
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryHead:
+    """The few columns of an order's read model that answer a conditional poll."""
+
+    owner: str | None
+    version: int
+    resource_name: str
+    status: str
+    progress: int
+    total: int | None
+    updated: datetime
+    started_at: datetime | None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+@lru_cache(maxsize=4)
+def _head_reader(vendor: str) -> tuple[str, list[tuple[int, list[Any], Any]]]:
+    meta = OrderSummary._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name).get_col(meta.db_table) for name in HEAD_FIELDS]
+    sql = (
+        f"SELECT {', '.join(quote(c.target.column) for c in columns)}"
+        f" FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    )
+    converters = []
+    for i, column in enumerate(columns):
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((i, found, column))
+    return sql, converters
+
+
+def summary_head(order_id: UUID) -> SummaryHead | None:
+    """The poll's columns of the order's read model, or None without a row."""
+    sql, converters = _head_reader(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [OrderSummary._meta.pk.get_db_prep_value(order_id, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, functions, column in converters:
+        for convert in functions:
+            values[i] = convert(values[i], column, connection)
+    return SummaryHead(*values)
 
 
 def order_summary(order_id: UUID) -> OrderState | None:

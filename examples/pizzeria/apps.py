@@ -12,5 +12,6 @@ class PizzeriaConfig(AppConfig):
         from examples.pizzeria.tasks import cook_pizza
         from orders.application.dispatch import register
 
-        register("regina", cook_pizza)
-        register("margherita", cook_pizza)
+        # A pizza reports progress every step (0.1 s by default): a minute of silence is a stall.
+        register("regina", cook_pizza, stall_after=60)
+        register("margherita", cook_pizza, stall_after=60)

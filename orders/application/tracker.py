@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 # Called after each save with the saved order (its full new state) and the new events.
 SavedListener = Callable[["OrderTracker", Order, Sequence[Any]], None]
+# Given the order as it will be once saved and the events that take it there, the
+# statements (SQL, params) that the event store runs in the same transaction as the
+# events: the read models written inline, where the store can (config/bootstrap.py).
+InlineProjection = Callable[[Order, Sequence[Any]], Sequence[tuple[str, Sequence[Any]]]]
 
 
 class OrderNotFoundError(LookupError):
@@ -118,11 +122,16 @@ class OrderTracker(Application[UUID]):
     LATEST_ORDERS_MAXSIZE = "LATEST_ORDERS_MAXSIZE"
 
     def __init__(
-        self, env: dict[str, str] | None = None, listeners: Sequence[SavedListener] = ()
+        self,
+        env: dict[str, str] | None = None,
+        listeners: Sequence[SavedListener] = (),
+        inline: InlineProjection | None = None,
     ) -> None:
         super().__init__(env)
-        # Called after each save, in order (the read-model projection, in production).
+        # Called after each save, in order (the read-model projection, when not inline).
         self.listeners: list[SavedListener] = list(listeners)
+        # Statements written with each save's events, in its transaction (or None).
+        self.inline = inline
         self.latest = LatestOrders(int(self.env.get(self.LATEST_ORDERS_MAXSIZE, "1000")))
 
     # ------------------------------------------------------------------ commands
@@ -220,6 +229,16 @@ class OrderTracker(Application[UUID]):
 
     # ------------------------------------------------------------------- queries
 
+    def known_state(self, order_id: UUID) -> Order | None:
+        """The newest state of the order that this process knows, without reading the store.
+
+        What this process just wrote (a placed order, for the answer to its POST); None
+        when it knows none. Another process may have written since: for "now", use
+        :meth:`get_order`.
+        """
+        order = self.latest.get(order_id)
+        return None if order is None else detached(order)
+
     def get_order(self, order_id: UUID, version: int | None = None) -> Order:
         """The order's state now, or as it was right after event number ``version``.
 
@@ -236,6 +255,29 @@ class OrderTracker(Application[UUID]):
             return order
         with self.latest.locked(order_id):
             return detached(self._refreshed(order_id))
+
+    def advanced(self, order_id: UUID, events: Sequence[Any]) -> Order:
+        """The order's state at least as new as the last of ``events`` (its own, oldest first).
+
+        For a follower of the notification log: the events are applied to the state this
+        process knows when they carry on from it, so a rebuild reads each stream once, in
+        the log; otherwise the order is brought up to date from the store.
+        """
+        with self.latest.locked(order_id):
+            known = self.latest.get(order_id)
+            have = known.version if known is not None else 0
+            if have >= events[-1].originator_version:
+                return detached(known)  # type: ignore[arg-type]
+            if events[0].originator_version > have + 1:
+                return detached(self._refreshed(order_id))  # a gap: read what is missing
+            try:
+                order = replay(known, [e for e in events if e.originator_version > have])
+            except BaseException:
+                self.latest.drop(order_id)
+                raise
+            assert order is not None
+            self.latest.put(order)
+            return detached(order)
 
     def version_at(self, order_id: UUID, when: datetime) -> int:
         """The order's version at a moment: that of its last event at or before ``when``.
@@ -329,7 +371,10 @@ class OrderTracker(Application[UUID]):
 
     def _store(self, order: Order) -> list[Any]:
         """Save the order's new events; it is then the newest state this process knows."""
-        recordings = self.save(order)
+        if self.inline is None:
+            recordings = self.save(order)
+        else:
+            recordings = self.save(order, also=self.inline(order, order.pending_events))
         self.latest.put(order)
         return [r.domain_event for r in recordings]
 

@@ -149,6 +149,12 @@ class Order(Aggregate):
         attempt: int
         dispatch_id: str | None
 
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            # When the current attempt began: the status's progress rate is measured from it.
+            aggregate.started_at = self.timestamp
+            return aggregate
+
         @classmethod
         def progress_after(cls, fields: dict[str, Any], before: int) -> int:
             return 0  # each attempt does the work from the start
@@ -271,6 +277,7 @@ class Order(Aggregate):
         self.traceback: str | None = None
         self.chain_hash = ""
         self.callback: CallbackLedger | None = None
+        self.started_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:

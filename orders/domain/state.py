@@ -47,6 +47,8 @@ class OrderState:
     version: int
     # The hash of the order's last event: the head of its chain.
     chain_hash: str
+    # When the current attempt started (None until a worker picks the order up).
+    started_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -87,6 +89,7 @@ def state_of(order: Order) -> OrderState:
         updated=order.modified_on,
         version=order.version,
         chain_hash=order.chain_hash,
+        started_at=order.started_at,
     )
 
 

@@ -1,4 +1,4 @@
-"""The PostgreSQL event recorder: one statement per save, committed in notification order."""
+"""The PostgreSQL event recorder: one round trip per save, committed in notification order."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier, Literal
+
+# Statements a save runs in the same transaction as its events, after them: (SQL, params).
+# The tracker's inline projection writes the read models this way (config/bootstrap.py).
+AlsoWritten = Sequence[tuple[str, Sequence[Any]]]
 
 
 def writers_lock_key(schema: str, table: str) -> int:
@@ -36,6 +40,9 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
     only after the commit is visible, serialises the writers of this table, and the save
     is a single round trip: as fast as the stored function, twice the rate of the
     ``LOCK TABLE`` transaction (bench/append.py, docs/benchmarks.md).
+    A save may bring other statements (``also``: the read models, written inline): they
+    become part of the same statement, so the save is still one round trip, and they
+    commit with the events or not at all.
     No ``NOTIFY`` is sent: the followers poll, nothing here listens. A save whose answer
     was lost (the connection failed after the commit) is recognised on the next try as
     already recorded instead of being reported as a lost race.
@@ -52,21 +59,31 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
         key = writers_lock_key(datastore.schema, events_table_name)
         # The lock is in a materialised CTE that the inserted rows are joined with, so it
         # is held before the first row exists and thus before its notification id is drawn.
-        self.ordered_insert_statement = SQL(
-            "WITH writers_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock({key})) "
+        self.writers_lock = SQL(
+            "writers_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock({key}))"
+        ).format(key=Literal(key))
+        self.insert_from_lock = SQL(
             "INSERT INTO {table} (originator_id, originator_version, topic, state) "
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM writers_lock, unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
             "AS e (originator_id, originator_version, topic, state) "
             "RETURNING notification_id"
-        ).format(key=Literal(key), table=table, id_type=id_type)
+        ).format(table=table, id_type=id_type)
+        self.ordered_insert_statement = SQL("WITH {} {}").format(
+            self.writers_lock, self.insert_from_lock
+        )
+        # The statement with other statements, as text: psycopg would compose it again on
+        # every execute, a tenth of a save's time (bench/profile_write.py).
+        self._with_also: dict[tuple[str, ...], str] = {}
         self.recorded_statement = SQL(
             "SELECT t.originator_id, t.originator_version, t.topic, t.state, t.notification_id "
             "FROM {table} AS t JOIN unnest(%s::{id_type}[], %s::bigint[]) AS k (id, version) "
             "ON t.originator_id = k.id AND t.originator_version = k.version"
         ).format(table=table, id_type=id_type)
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], *, also: AlsoWritten = (), **kwargs: Any
+    ) -> Sequence[int]:
         if not stored_events:
             return []
         params = (
@@ -78,7 +95,7 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
         uncertain = False
         for attempt in range(1, self.attempts + 1):
             try:
-                return self._execute_insert(params)
+                return self._execute_insert(params, also)
             except (InterfaceError, OperationalError):
                 if attempt == self.attempts:
                     raise
@@ -94,11 +111,36 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
                 return recorded
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _execute_insert(self, params: tuple[list[Any], ...]) -> list[int]:
+    def _execute_insert(self, params: tuple[list[Any], ...], also: AlsoWritten) -> list[int]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            # Autocommit: the statement is its own transaction, committed before it returns.
-            curs.execute(self.ordered_insert_statement, params, prepare=True)
+            if also:
+                statement = self._statement_with(tuple(sql for sql, _ in also), conn)
+                values = [*params, *(value for _, more in also for value in more)]
+                curs.execute(statement, values, prepare=True)
+            else:
+                # Autocommit: the statement is its own transaction, committed before it returns.
+                curs.execute(self.ordered_insert_statement, params, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
+
+    def _statement_with(self, also: tuple[str, ...], conn: Any) -> str:
+        """The insert with other statements as data-modifying CTEs of the same statement.
+
+        The main query reads only the inserted rows, so PostgreSQL runs the other CTEs to
+        completion after it, once the writers' lock is held and the events are in; were
+        one ever to take a row lock first, a deadlock with another writer would be
+        detected by the server and the save tried again, never a hang.
+        """
+        statement = self._with_also.get(also)
+        if statement is None:
+            parts = [
+                self.writers_lock.as_string(conn),
+                f"new_events AS ({self.insert_from_lock.as_string(conn)})",
+                *(f"also_{i} AS ({sql})" for i, sql in enumerate(also)),
+            ]
+            statement = f"WITH {', '.join(parts)} SELECT notification_id FROM new_events"
+            if len(self._with_also) < 64:  # a few shapes: one per number of events saved
+                self._with_also[also] = statement
+        return statement
 
     def _positions_if_recorded(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
         """The positions of exactly these events if the store holds them, else None."""

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from receipts.keys import generate_key_file
 from tests.services import (
     ROOT,
     free_port,
@@ -178,12 +179,15 @@ def production_stack(
 
         redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
         broker_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    receipt_key = var_dir / "receipt-key.pem"  # production is given its key, never makes one
+    generate_key_file(receipt_key)
     with fresh_postgres_database("asyncrest_e2e") as db_url:
         live = LiveStack(
             var_dir,
             {
                 "DJANGO_SETTINGS_MODULE": "config.production",
                 "DJANGO_SECRET_KEY": "e2e-secret",
+                "ASYNC_REST_RECEIPT_KEY_FILE": str(receipt_key),
                 "DATABASE_URL": db_url,
                 "EVENTSTORE_URL": db_url,
                 "CELERY_BROKER_URL": broker_url,

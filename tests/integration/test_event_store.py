@@ -181,8 +181,8 @@ def test_on_postgresql_a_save_whose_answer_was_lost_is_recorded_once(
     insert = recorder._execute_insert
     lost: list[list[int]] = []
 
-    def commit_then_lose_the_answer(params: Any) -> list[int]:
-        positions = insert(params)
+    def commit_then_lose_the_answer(params: Any, also: Any) -> list[int]:
+        positions = insert(params, also)
         if not lost:
             lost.append(positions)
             raise OperationalError("server closed the connection unexpectedly")

@@ -1,4 +1,4 @@
-"""``manage.py orders history|replay|export|verify|callbacks``: audit orders from the store."""
+"""``manage.py orders history|replay|export|verify|verify-receipt|archive|restore|callbacks``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from orders.application.tracker import OrderNotFoundError
 from orders.domain.order import event_fields, event_type
 from orders.infrastructure.runtime import get_tracker
 from projections.audit import event_record, order_ids_in_store, state_record, verify
+from projections.management import archiving
 from projections.management.output import RawStream
 from projections.models import OrderSummary
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         when.add_argument("--version", type=int)
         when.add_argument("--at", help="ISO 8601 date and time")
         export = sub.add_parser("export", help="stream matching orders' events as JSON Lines")
+        export.add_argument("order", nargs="?", metavar="order_id", help="only this order's events")
         export.add_argument("--since", help="orders placed at or after this ISO time")
         export.add_argument("--status", help="queued, running, completed, failed, cancelled")
         callbacks = sub.add_parser("callbacks", help="the order's callback and each attempt")
@@ -58,9 +60,23 @@ class Command(BaseCommand):
         target = check.add_mutually_exclusive_group(required=True)
         target.add_argument("order_id", nargs="?")
         target.add_argument("--all", action="store_true")
+        target.add_argument("--archive", help="check an archive file alone (no database)")
+        archive = sub.add_parser("archive", help="move ended orders' streams to an archive file")
+        archive.add_argument("--ended-before", required=True, type=_moment, help="ISO time")
+        archive.add_argument("--status", action="append", help="completed, failed, cancelled")
+        archive.add_argument("--to", required=True, help="the archive, e.g. orders.jsonl.gz")
+        archive.add_argument("--dry-run", action="store_true", help="say what would go")
+        archive.add_argument("--list", action="store_true", help="with --dry-run: the ids too")
+        archive.add_argument("--batch", type=int, default=200, help="orders per batch")
+        restore = sub.add_parser("restore", help="put an archive's streams back")
+        restore.add_argument("archive_file")
+        receipt = sub.add_parser("verify-receipt", help="check a receipt offline (receipts/)")
+        receipt.add_argument("receipt", help="the receipt, as GET …/receipt/ answered it")
+        receipt.add_argument("--stream", help="an `orders export` file to check against it")
+        receipt.add_argument("--keys", help="a JWK Set file (default: this deployment's keys)")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
-        getattr(self, f"_{action}")(**options)
+        getattr(self, f"_{action.replace('-', '_')}")(**options)
 
     def _events(self, order_id: str) -> list[Any]:
         events = get_tracker().order_events(_uuid(order_id))
@@ -107,7 +123,11 @@ class Command(BaseCommand):
             raise CommandError(f"no such order or version: {exc}") from None
         self.stdout.write(json.dumps(state_record(state), indent=2, ensure_ascii=False))
 
-    def _export(self, since: str | None, status: str | None, **_: Any) -> None:
+    def _export(self, order: str | None, since: str | None, status: str | None, **_: Any) -> None:
+        if order:  # one order, straight from the store: what a receipt's stream check reads
+            for e in self._events(order):
+                self.stdout.write(_dumps(event_record(e)))
+            return
         rows = OrderSummary.objects.order_by("created", "order_id")
         if since:
             rows = rows.filter(created__gte=_moment(since))
@@ -123,7 +143,19 @@ class Command(BaseCommand):
                     out.write(_dumps(event_record(e)) + "\n")
                 bar.update(1)
 
-    def _verify(self, order_id: str | None, all: bool, **_: Any) -> None:
+    def _archive(self, **options: Any) -> None:
+        archiving.archive(
+            self, options["ended_before"], options["status"], options["to"],
+            options["dry_run"], options["batch"], options["list"],
+        )  # fmt: skip
+
+    def _restore(self, archive_file: str, **_: Any) -> None:
+        archiving.restore(self, archive_file)
+
+    def _verify(self, order_id: str | None, all: bool, archive: str | None, **_: Any) -> None:
+        if archive:
+            archiving.verify_file(self, archive)
+            return
         tracker = get_tracker()
         ids = order_ids_in_store(tracker) if all else [_uuid(order_id or "")]
         total = OrderSummary.objects.count() if all else 1
@@ -144,6 +176,14 @@ class Command(BaseCommand):
         if findings:
             raise CommandError(summary)
         self.stdout.write(summary)
+
+    def _verify_receipt(self, receipt: str, stream: str | None, keys: str | None, **_: Any) -> None:
+        from receipts.check import verify_receipt_files
+
+        try:
+            self.stdout.write(verify_receipt_files(receipt, stream, keys))
+        except (ValueError, OSError) as exc:  # ReceiptError is a ValueError, as is bad JSON
+            raise CommandError(f"receipt refused: {exc}") from None
 
 
 def _dumps(record: dict[str, Any]) -> str:

@@ -96,6 +96,30 @@ def test_polling_with_the_etag_answers_304_until_the_order_changes(
     assert changed["ETag"] != etag
 
 
+def test_another_users_current_etag_gets_a_404_not_a_304(
+    alice: APIClient, bob: APIClient, held: HeldLauncher, tracker: OrderTracker
+) -> None:
+    url = order_url(place(alice, "held", {}))
+    etag = alice.get(url)["ETag"]
+    assert bob.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 404
+
+
+def test_a_current_etag_of_a_malformed_or_unknown_id_gets_a_404(
+    alice: APIClient, held: HeldLauncher, tracker: OrderTracker
+) -> None:
+    for path in ("/async/orders/not-a-uuid/", f"/async/orders/{'0' * 32}/"):
+        assert alice.get(path, HTTP_IF_NONE_MATCH="*").status_code == 404
+
+
+def test_an_etag_with_a_replay_parameter_answers_the_replayed_version(
+    alice: APIClient, held: HeldLauncher, tracker: OrderTracker
+) -> None:
+    url = order_url(place(alice, "held", {}))
+    etag = alice.get(url)["ETag"]
+    replayed = alice.get(url + "?version=1", HTTP_IF_NONE_MATCH=etag)
+    assert (replayed.status_code, replayed.json()["replayed_version"]) == (200, 1)
+
+
 # ------------------------------------------------------------------ cancel
 
 
@@ -266,6 +290,8 @@ def test_the_openapi_schema_describes_every_endpoint(anonymous: APIClient) -> No
         "/async/orders/{order_id}/",
         "/async/orders/{order_id}/history/",
         "/async/orders/{order_id}/cancel/",
+        "/async/orders/{order_id}/receipt/",
+        "/.well-known/async-rest-keys",
     }
     assert set(paths["/async/orders/{order_id}/"]["get"]["responses"]) >= {
         "200", "201", "202", "304", "404", "503",

@@ -38,6 +38,9 @@ def order_json(
         "created": "2026-12-01T08:09:30.114480+00:00",
         "updated": "2026-12-01T08:09:31.127891+00:00",
         "version": version,
+        "last_event_at": "2026-12-01T08:09:31.127891+00:00",
+        "stalled": False,
+        "eta": None if status != "running" else "2026-12-01T08:09:33.500000+00:00",
         "links": {
             "self": ORDER_URL,
             "history": ORDER_URL + "history/",

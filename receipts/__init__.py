@@ -1,0 +1,1 @@
+"""Receipts: signed, offline-verifiable statements of how an order ended."""

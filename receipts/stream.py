@@ -1,0 +1,57 @@
+"""Checking an exported stream (``orders export``) against a receipt, by the server's rule.
+
+An export record is ``projections.audit.event_record``: the envelope under client-facing
+names (``order_id``, ``version``), the event's fields, ``topic``, ``prev_hash`` and ``hash``.
+Mapped back to the event's stored fields, ``orders.domain.order.chain_hash`` recomputes
+each link, and the last must be the receipt's head. ``async_rest_client.receipts`` states
+the same rule without this project's code; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from orders.domain.order import chain_hash
+from receipts.signing import ReceiptError
+
+# Export names of the envelope's fields, and the one name that is no stored field.
+_RENAMED = {"order_id": "originator_id", "version": "originator_version"}
+_NOT_STORED = {"type", "topic", "hash"}
+
+
+def stored_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields the event stored, from its export record (what ``chain_hash`` is over)."""
+    return {_RENAMED.get(k, k): v for k, v in record.items() if k not in _NOT_STORED}
+
+
+def check_stream(receipt: Mapping[str, Any], records: Iterable[Mapping[str, Any]]) -> int:
+    """The number of the order's events if they chain up to the receipt's head; else ReceiptError.
+
+    Records of other orders are skipped, so a whole export can be given.
+    """
+    order_id = receipt["order_id"]
+    previous, count = "", 0
+    last: Mapping[str, Any] | None = None
+    for record in records:
+        if record.get("order_id") != order_id:
+            continue
+        count += 1
+        if record.get("version") != count:
+            raise ReceiptError(f"event {count} is missing from the stream")
+        if record.get("prev_hash") != previous:
+            raise ReceiptError(f"event {count} does not follow event {count - 1}")
+        previous = chain_hash(str(record.get("topic")), stored_fields(record))
+        if previous != record.get("hash"):
+            raise ReceiptError(f"event {count} ({record.get('type')}) was altered")
+        last = record
+    if last is None:
+        raise ReceiptError(f"the stream holds no event of order {order_id}")
+    if count != receipt["version"] or previous != receipt["head"]:
+        raise ReceiptError(
+            f"the stream ends at version {count}, hash {previous[:12]}…; the receipt attests "
+            f"version {receipt['version']}, hash {receipt['head'][:12]}…"
+        )
+    if last.get("timestamp") != receipt["ended_at"]:
+        raise ReceiptError("the stream's last event is not the one the receipt attests")
+    return count
