@@ -49,14 +49,14 @@ def claims_of(events: Sequence[Any]) -> dict[str, Any]:
     assert isinstance(order, Order)
     if not order.is_terminal:
         raise NotEndedError(str(order.status))
+    last = events[-1]
     return {
         "order_id": str(order.id),
         "resource_name": order.resource_name,
         "status": str(order.status),
         "version": order.version,
         "head": order.chain_hash,
-        # The work's end: a callback attempt recorded later does not move it (modified_on).
-        "ended_at": order.modified_on.isoformat(),
+        "ended_at": last.timestamp.isoformat(),
         "resource_url": order.resource_url or "",
     }
 
