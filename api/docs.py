@@ -16,6 +16,7 @@ from api import inputs, schema
 from api.idempotency import HEADER as IDEMPOTENCY_KEY
 from api.pagination import HistoryPagination, OrderCursor
 from api.problems import PROBLEM
+from callbacks.docs import ORDER_EVENT
 
 
 def problems(**described: str) -> dict[Any, OpenApiResponse]:
@@ -33,6 +34,7 @@ place_order = extend_schema(
     operation_id="place_order",
     summary="Order a resource; answered 302 to the new order.",
     request=inputs.PlaceOrderInput,
+    callbacks=[ORDER_EVENT],
     parameters=[
         OpenApiParameter(
             IDEMPOTENCY_KEY,
@@ -44,7 +46,7 @@ place_order = extend_schema(
     responses={
         302: OpenApiResponse(schema.Order, description="Placed; Location is the order."),
         **problems(
-            _400="Invalid JSON, or a context that is not an object.",
+            _400="Invalid JSON, a context that is not an object, or a refused callback.",
             _404="Unknown resource name.",
             _409="Same Idempotency-Key, first request still in flight.",
             _413="The context or the body is too large.",

@@ -26,8 +26,12 @@ MAX_KEY_LENGTH = 255
 IN_FLIGHT_LEASE = timedelta(seconds=60)
 
 
-def fingerprint(resource_name: str, context: dict[str, Any]) -> str:
-    text = json.dumps([resource_name, context], sort_keys=True, separators=(",", ":"))
+def fingerprint(
+    resource_name: str, context: dict[str, Any], callback: dict[str, Any] | None = None
+) -> str:
+    # A request without a callback keeps the fingerprint it had before callbacks existed.
+    request = [resource_name, context] + ([callback] if callback is not None else [])
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -86,7 +90,7 @@ def claim(owner: str, key: str, print_: str) -> Claim:
 def idempotent(
     request: Request,
     owner: str | None,
-    fingerprint_of: tuple[str, dict[str, Any]],
+    fingerprint_of: tuple[str, dict[str, Any], dict[str, Any] | None],
     place: Callable[[], UUID],
     answer: Callable[[UUID], Response],
     locate: Callable[[UUID], str],

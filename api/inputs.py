@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from api.problems import Problem
+from callbacks.inputs import CallbackInput
 
 STATUSES = ["queued", "running", "completed", "failed", "cancelled"]
 MAX_REASON_LENGTH = 1000
@@ -79,6 +80,10 @@ class ContextField(serializers.JSONField):
 
 class PlaceOrderInput(serializers.Serializer):
     context = ContextField(required=False, default=dict, help_text="Any JSON object; size-limited.")
+    callback = CallbackInput(
+        required=False,
+        help_text="Signed deliveries (Standard Webhooks) of the chosen events to a URL.",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):

@@ -61,12 +61,15 @@ class PlaceOrderView(APIView):
                 f"No task is registered for resource {resource_name!r}.",
                 field="resource_name",
             ) from None
-        context = validated(inputs.PlaceOrderInput, request.data)["context"]
+        wanted = validated(inputs.PlaceOrderInput, request.data)
+        context, callback = wanted["context"], wanted.get("callback")
         owner = owner_of(request)
 
         def place() -> UUID:
             try:
-                return place_order(resource_name, context, owner)
+                return place_order(
+                    resource_name, context, owner, callback, request.build_absolute_uri("/")
+                )
             except ContextRejectedError as exc:
                 raise context_rejected(exc) from None
 
@@ -81,7 +84,7 @@ class PlaceOrderView(APIView):
         return idempotent(
             request,
             owner,
-            (resource_name, context),
+            (resource_name, context, callback),
             place,
             answer,
             lambda order_id: order_url(request, order_id),

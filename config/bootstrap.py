@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.signals import post_migrate
 
+from callbacks.listener import enqueue_owed
 from orders.application.tracker import OrderTracker
 from orders.infrastructure import runtime
 from orders.infrastructure.eventstore import event_store_env
@@ -45,6 +46,8 @@ def build_tracker(url: str | None = None, *, create_table: bool = False) -> Orde
         tracker.inline = read_model_statements
     else:
         tracker.listeners.append(project_saved)
+    # After the read models: a delivery is enqueued once the event is committed.
+    tracker.listeners.append(enqueue_owed)
     # A key per order, so that `orders forget` can destroy it (issue 10).
     return seal_contexts(tracker, seal_new=conf["SEAL_CONTEXTS"], create_table=create_table)
 

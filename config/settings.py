@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "projections",
     "api",
     "metrics",
+    "callbacks",
     # The composition root (config/bootstrap.py), run by this app's ready().
     "config.apps.AsyncRestConfig",
     "examples.pizzeria",
@@ -161,6 +162,29 @@ ASYNC_REST: dict[str, Any] = {
     "RETRY_AFTER_MAX": int(os.environ.get("ASYNC_REST_RETRY_AFTER_MAX", "30")),
     # A bearer token that may read /metrics (staff may too); empty: staff only.
     "METRICS_TOKEN": os.environ.get("ASYNC_REST_METRICS_TOKEN", ""),
+    # Completion callbacks (callbacks/). Standard Webhooks secrets ("whsec_..."), space or
+    # comma separated: the first signs and every one is sent (rotation). None: a POST with
+    # a callback is refused.
+    "CALLBACK_SECRETS": os.environ.get("ASYNC_REST_CALLBACK_SECRETS", ""),
+    # Networks a callback may reach besides public addresses (e.g. "127.0.0.1/32").
+    "CALLBACK_ALLOWED_NETWORKS": os.environ.get("ASYNC_REST_CALLBACK_ALLOWED_NETWORKS", ""),
+    # Seconds one attempt may take; bytes of a receiver's answer read at most.
+    "CALLBACK_TIMEOUT": float(os.environ.get("ASYNC_REST_CALLBACK_TIMEOUT", "10")),
+    "CALLBACK_MAX_RESPONSE_BYTES": int(
+        os.environ.get("ASYNC_REST_CALLBACK_MAX_RESPONSE_BYTES", "4096")
+    ),
+    # Attempts per event; seconds before the second one, doubling up to the cap (with jitter).
+    "CALLBACK_MAX_ATTEMPTS": int(os.environ.get("ASYNC_REST_CALLBACK_MAX_ATTEMPTS", "8")),
+    "CALLBACK_BACKOFF": float(os.environ.get("ASYNC_REST_CALLBACK_BACKOFF", "2")),
+    "CALLBACK_BACKOFF_MAX": float(os.environ.get("ASYNC_REST_CALLBACK_BACKOFF_MAX", "3600")),
+    # An owed attempt this many seconds late is sent again by the supervision loop, for
+    # orders changed within the sweep window (seconds).
+    "CALLBACK_RELAY_AFTER": float(os.environ.get("ASYNC_REST_CALLBACK_RELAY_AFTER", "60")),
+    "CALLBACK_SWEEP_WINDOW": float(
+        os.environ.get("ASYNC_REST_CALLBACK_SWEEP_WINDOW", str(2 * 86400))
+    ),
+    # The base of the links in a delivery's body for orders placed without a request.
+    "CALLBACK_BASE_URL": os.environ.get("ASYNC_REST_CALLBACK_BASE_URL", "http://127.0.0.1:8000/"),
 }
 # Erasure (issue 10): seal each new order's context with a key of its own, kept in the
 # event store's database, so that `orders forget` can destroy it. Off: new contexts are

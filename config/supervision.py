@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from api.idempotency import purge_expired
+from callbacks.supervision import resend_overdue
 from config.retention import retain_if_due
 from metrics.projection import catch_up as count_metrics
 from orders.application.supervision import cutoff, reap, relay
@@ -37,6 +38,7 @@ def supervise_once() -> None:
     relay(waiting_orders(cutoff(not_sent), cutoff(unstarted)), not_sent, unstarted)
     silent = float(conf["WORKER_LOST_AFTER"])
     reap(silent_orders(cutoff(silent)), silent)
+    resend_overdue()
     purge_expired()
     retain_if_due()  # off by default (ASYNC_REST RETENTION_DAYS)
     # Last, and bounded: the metrics are for watching; they must not hold up relay or reaper.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+from orders.domain.callbacks import DEFAULT_KINDS, check_callback
 from orders.queues.celery import CeleryLauncher, is_celery_task
 from orders.queues.inline import InlineLauncher
 
@@ -30,6 +31,8 @@ class Registration:
     resource_name: str
     task: Any
     launcher: Launcher
+    # The callback of an order placed without one: {"url": ..., "events": [...]}.
+    callback: dict[str, Any] | None = None
     # Seconds without an event after which a running order of this resource is "stalled"
     # (None: the settings' default; ``ASYNC_REST_STALL_AFTER_BY_RESOURCE`` overrides both).
     stall_after: float | None = None
@@ -47,20 +50,30 @@ def register(
     resource_name: str,
     task: Callable[..., Any],
     launcher: Launcher | None = None,
+    callback: dict[str, Any] | None = None,
     *,
     stall_after: float | None = None,
 ) -> None:
     """Bind ``resource_name`` to ``task``: ``POST /async/<resource_name>/order/`` runs it.
 
-    ``stall_after``: the longest silence (seconds between two events) expected of a
-    running order of this resource; past it, the status says ``stalled``.
+    ``callback`` (``{"url": ..., "events": [...]}``) is the default of orders placed
+    without one of their own. ``stall_after``: the longest silence (seconds between two
+    events) expected of a running order of this resource; past it, the status says
+    ``stalled``.
     """
     if not resource_name or "/" in resource_name:
         raise ValueError(f"invalid resource name {resource_name!r}")
     if stall_after is not None and stall_after <= 0:
         raise ValueError(f"stall_after must be positive, not {stall_after!r}")
+    if callback is not None:
+        callback = {"url": callback["url"], "events": list(callback.get("events", DEFAULT_KINDS))}
+        check_callback(callback["url"], callback["events"])
     _registry[resource_name] = Registration(
-        resource_name, task, launcher or default_launcher(task), stall_after
+        resource_name,
+        task,
+        launcher or default_launcher(task),
+        callback=callback,
+        stall_after=stall_after,
     )
 
 

@@ -18,16 +18,31 @@ from orders.infrastructure.runtime import get_tracker
 log = logging.getLogger(__name__)
 
 
-def place_order(resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
+def place_order(
+    resource_name: str,
+    context: dict[str, Any],
+    owner: str | None,
+    callback: dict[str, Any] | None = None,
+    base_url: str = "",
+) -> UUID:
     """Record ``Queued`` and launch the task once the surrounding transaction commits.
 
     Nothing is written for an unknown resource name (:class:`dispatch.UnknownResourceError`)
     or a context the event store could not keep (:class:`ContextRejectedError`): every
-    way in (the API, the admin's re-run, a script) goes through these checks.
+    way in (the API, the admin's re-run, a script) goes through these checks. The order's
+    callback (``{"url", "events"}``, else the resource's default) is recorded with it;
+    ``base_url`` is where its links in a delivery point (the request's, else the settings').
     """
-    dispatch.registration(resource_name)
+    registration = dispatch.registration(resource_name)
     check_context(context, int(settings.ASYNC_REST["MAX_CONTEXT_BYTES"]))
-    order_id = get_tracker().place(resource_name, context, owner)
+    wanted = callback or registration.callback
+    if wanted is not None:
+        wanted = {
+            "url": wanted["url"],
+            "events": list(wanted["events"]),
+            "base_url": base_url or str(settings.ASYNC_REST["CALLBACK_BASE_URL"]),
+        }
+    order_id = get_tracker().place(resource_name, context, owner, wanted)
     transaction.on_commit(lambda: launch_order(order_id, resource_name))
     return order_id
 

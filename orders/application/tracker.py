@@ -141,7 +141,13 @@ class OrderTracker(Application[UUID]):
 
     # ------------------------------------------------------------------ commands
 
-    def place(self, resource_name: str, context: dict[str, Any], owner: str | None) -> UUID:
+    def place(
+        self,
+        resource_name: str,
+        context: dict[str, Any],
+        owner: str | None,
+        callback: dict[str, Any] | None = None,
+    ) -> UUID:
         # A copy: the caller's dict must not become this process's memory of the order.
         order_id, clear = uuid.uuid4(), copy.deepcopy(context)
         recorded, key_write = (
@@ -151,6 +157,9 @@ class OrderTracker(Application[UUID]):
             Order.Queued, id=order_id, resource_name=resource_name, context=recorded, owner=owner
         )
         order.context = clear  # the stream keeps the sealed token, this process the context
+        if callback is not None:
+            # Saved with Queued, in one write: an order never exists without its callback.
+            order.request_callback(**callback)
         events = self._store(order, also=[key_write] if key_write else [])
         self._tell_listeners(detached(order), events)
         return order.id
@@ -192,6 +201,30 @@ class OrderTracker(Application[UUID]):
 
     def forget_context(self, order_id: UUID, key_destroyed: bool) -> Order:
         return self._update(order_id, lambda order: order.forget_context(key_destroyed))
+
+    def record_callback_delivered(
+        self, order_id: UUID, event_version: int, status_code: int, duration_ms: int
+    ) -> Order:
+        return self._update(
+            order_id,
+            lambda order: order.record_callback_delivered(event_version, status_code, duration_ms),
+        )
+
+    def record_callback_failed(
+        self,
+        order_id: UUID,
+        event_version: int,
+        reason: str,
+        status_code: int | None,
+        duration_ms: int,
+        retry_in: float | None,
+    ) -> Order:
+        return self._update(
+            order_id,
+            lambda order: order.record_callback_failed(
+                event_version, reason, status_code, duration_ms, retry_in
+            ),
+        )
 
     def fail_if_unchanged(
         self, order_id: UUID, version: int, message: str, error_type: str = ""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from orders.domain.callbacks import GONE, CallbackLedger, check_callback
 
 
 class Status(StrEnum):
@@ -43,6 +45,10 @@ class DuplicateDeliveryError(OrderError):
     """Another message already started this order: this one must not run the task."""
 
 
+class CallbackNotOwedError(OrderError):
+    """A delivery recorded for an event that is owed none (no callback, or not that event)."""
+
+
 class CancelRequestedError(BaseException):
     """Raised in a task at its next progress report once a cancel was asked for.
 
@@ -68,6 +74,18 @@ def chain_hash(topic: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((fields.get("prev_hash", "") + text).encode()).hexdigest()
 
 
+def _keeping_work_time(aggregate: Any, mutate: Any) -> Any:
+    """Apply a delivery attempt without moving ``modified_on``, the time of the work's last event.
+
+    An attempt is about the callback: it must not make an ended order look longer, nor a
+    silent running one look alive to the reaper.
+    """
+    worked_until = aggregate.modified_on
+    aggregate = mutate(aggregate)
+    aggregate.modified_on = worked_until
+    return aggregate
+
+
 class Order(Aggregate):
     """One ordered piece of long-running work.
 
@@ -83,6 +101,8 @@ class Order(Aggregate):
     class Event(Aggregate.Event):
         TOPIC = "async_rest.Order.Event"
         prev_hash: str
+        # The name a callback asks for this kind of event by ("" : it cannot be asked for).
+        callback_kind: ClassVar[str] = ""
 
         def __post_init__(self) -> None:
             super().__post_init__()
@@ -94,6 +114,9 @@ class Order(Aggregate):
             aggregate = super().mutate(aggregate)
             aggregate.chain_hash = self.__dict__.get("hash", "")
             aggregate.progress = self.progress_after(self.__dict__, aggregate.progress)
+            ledger = aggregate.callback
+            if ledger is not None and self.callback_kind and ledger.wants(self.callback_kind):
+                aggregate.callback = ledger.owe(self.originator_version, self.timestamp)
             return aggregate
 
         @classmethod
@@ -139,6 +162,7 @@ class Order(Aggregate):
 
     class Progressed(Event):
         TOPIC = "async_rest.Order.Progressed"
+        callback_kind = "progressed"
         percent: int
         message: str | None
         current: int | None
@@ -159,10 +183,12 @@ class Order(Aggregate):
 
     class Cancelled(Event):
         TOPIC = "async_rest.Order.Cancelled"
+        callback_kind = "cancelled"
         reason: str
 
     class Completed(Event):
         TOPIC = "async_rest.Order.Completed"
+        callback_kind = "completed"
         resource_url: str
 
         @classmethod
@@ -171,6 +197,7 @@ class Order(Aggregate):
 
     class Failed(Event):
         TOPIC = "async_rest.Order.Failed"
+        callback_kind = "failed"
         message: str
         error_type: str
         traceback: str
@@ -182,6 +209,53 @@ class Order(Aggregate):
         # True: the context was sealed and its key destroyed; False: a plaintext context
         # recorded before sealing, hidden from every read path but still in the stream.
         key_destroyed: bool
+
+    # The callback's events are about its deliveries, not the work: they are recorded
+    # after the order ended too, and change nothing but the callback's ledger.
+
+    class CallbackRequested(Event):
+        TOPIC = "async_rest.Order.CallbackRequested"
+        url: str
+        events: list[str]
+        base_url: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.callback = CallbackLedger(self.url, tuple(self.events), self.base_url)
+
+    class CallbackDelivered(Event):
+        TOPIC = "async_rest.Order.CallbackDelivered"
+        event_version: int
+        attempt: int
+        status_code: int
+        duration_ms: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.callback = aggregate.callback.attempted(self.event_version, True, None, False)
+
+        def mutate(self, aggregate: Any) -> Any:
+            return _keeping_work_time(aggregate, super().mutate)
+
+    class CallbackFailed(Event):
+        TOPIC = "async_rest.Order.CallbackFailed"
+        event_version: int
+        attempt: int
+        reason: str
+        status_code: int | None
+        duration_ms: int
+        # Seconds until the next attempt; None: no more attempts for this event.
+        retry_in: float | None
+
+        def apply(self, aggregate: Any) -> None:
+            retry_at = (
+                None if self.retry_in is None else self.timestamp + timedelta(seconds=self.retry_in)
+            )
+            stop = self.status_code == GONE
+            aggregate.callback = aggregate.callback.attempted(
+                self.event_version, False, None if stop else retry_at, stop
+            )
+
+        def mutate(self, aggregate: Any) -> Any:
+            return _keeping_work_time(aggregate, super().mutate)
 
     @classmethod
     def _create(cls, event_class: Any, **kwargs: Any) -> Any:
@@ -211,6 +285,7 @@ class Order(Aggregate):
         self.error_type: str | None = None
         self.traceback: str | None = None
         self.chain_hash = ""
+        self.callback: CallbackLedger | None = None
         self.started_at: datetime | None = None
         # The context can no longer be read (``context`` is then empty); forgotten: the
         # ContextForgotten event is recorded (erased without it: its key is already gone).
@@ -322,6 +397,56 @@ class Order(Aggregate):
         if not self.context_forgotten:
             self._context_forgotten(key_destroyed=key_destroyed)
 
+    def request_callback(self, url: str, events: list[str], base_url: str) -> None:
+        """Ask for a signed delivery of each event of these kinds (CallbackRejectedError)."""
+        self._refuse_if_closed()
+        if self.callback is not None:
+            raise InvalidTransitionError(f"order {self.id} already has a callback")
+        check_callback(url, events)
+        self.trigger_event(self.CallbackRequested, url=url, events=list(events), base_url=base_url)
+
+    def record_callback_delivered(
+        self, event_version: int, status_code: int, duration_ms: int
+    ) -> None:
+        self._refuse_unless_owed(event_version)
+        self.trigger_event(
+            self.CallbackDelivered,
+            event_version=event_version,
+            attempt=self._next_callback_attempt(event_version),
+            status_code=status_code,
+            duration_ms=duration_ms,
+        )
+
+    def record_callback_failed(
+        self,
+        event_version: int,
+        reason: str,
+        status_code: int | None,
+        duration_ms: int,
+        retry_in: float | None,
+    ) -> None:
+        """One attempt that did not deliver; ``retry_in`` None (or a 410) ends the attempts."""
+        self._refuse_unless_owed(event_version)
+        self.trigger_event(
+            self.CallbackFailed,
+            event_version=event_version,
+            attempt=self._next_callback_attempt(event_version),
+            reason=reason,
+            status_code=status_code,
+            duration_ms=duration_ms,
+            retry_in=None if status_code == GONE else retry_in,
+        )
+
+    def _refuse_unless_owed(self, event_version: int) -> None:
+        if self.callback is None or not self.callback.is_owed(event_version):
+            raise CallbackNotOwedError(
+                f"order {self.id}: event {event_version} is owed no callback"
+            )
+
+    def _next_callback_attempt(self, event_version: int) -> int:
+        assert self.callback is not None
+        return self.callback.attempts.get(event_version, 0) + 1
+
     @event(Dispatched)
     def _dispatched(self, dispatch_id: str) -> None:
         self.dispatched = True
@@ -389,6 +514,9 @@ EVENT_CLASSES: tuple[type[Order.Event], ...] = (
     Order.Completed,
     Order.Failed,
     Order.ContextForgotten,
+    Order.CallbackRequested,
+    Order.CallbackDelivered,
+    Order.CallbackFailed,
 )
 
 _EVENTS_BY_TYPE: dict[str, type[Order.Event]] = {

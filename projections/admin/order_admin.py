@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from callbacks.admin import resend_callbacks
 from orders.application.dispatch import UnknownResourceError
 from orders.application.services import place_order
 from orders.application.tracker import OrderNotFoundError
@@ -73,7 +74,7 @@ class OrderSummaryAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     # No "select all N orders" across pages: re-running is meant for a few chosen orders.
     actions_selection_counter = False
-    actions = ("rerun",)
+    actions = ("rerun", resend_callbacks)
     readonly_fields = (
         "status_column",
         "progress_column",

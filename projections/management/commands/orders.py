@@ -1,4 +1,4 @@
-"""``manage.py orders history|replay|export|verify|verify-receipt|archive|restore|forget``."""
+"""``manage.py orders``: audit, retention, erasure and callbacks of orders from the event store."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from callbacks.report import attempt_lines
+from callbacks.report import detail as callback_detail
 from orders.application.tracker import OrderNotFoundError
 from orders.domain.order import event_type
 from orders.infrastructure.runtime import get_tracker
@@ -53,6 +55,8 @@ class Command(BaseCommand):
         export.add_argument("order", nargs="?", metavar="order_id", help="only this order's events")
         export.add_argument("--since", help="orders placed at or after this ISO time")
         export.add_argument("--status", help="queued, running, completed, failed, cancelled")
+        callbacks = sub.add_parser("callbacks", help="the order's callback and each attempt")
+        callbacks.add_argument("order_id")
         check = sub.add_parser("verify", help="recompute hash chains, compare the read models")
         target = check.add_mutually_exclusive_group(required=True)
         target.add_argument("order_id", nargs="?")
@@ -103,6 +107,11 @@ class Command(BaseCommand):
             line = f"{e.originator_version:>4}  {when}  {since:>12}  {event_type(e):<15} "
             line += f"{progress:>3}%  {message}{'  ' + detail if detail else ''}"
             self.stdout.write(line.rstrip())
+
+    def _callbacks(self, order_id: str, **_: Any) -> None:
+        lines = attempt_lines(self._events(order_id))
+        for line in lines or [f"order {order_id} has no callback"]:
+            self.stdout.write(line)
 
     def _replay(self, order_id: str, version: int | None, at: str | None, **_: Any) -> None:
         tracker = get_tracker()
@@ -212,4 +221,4 @@ def _detail(kind: str, fields: dict[str, Any]) -> str:
         return f"[{fields['error_type']}]" if fields.get("error_type") else ""
     if kind == "Retried":
         return f"attempt {fields['attempt']}"
-    return ""
+    return callback_detail(kind, fields)

@@ -1,0 +1,1 @@
+"""Signed completion callbacks (Standard Webhooks): checked, sent after commit, retried."""
