@@ -19,6 +19,7 @@ from orders.application.tracker import OrderTracker
 from orders.infrastructure import runtime
 from orders.infrastructure.eventstore import event_store_env
 from projections.projector import project_saved
+from streams.process import install_notify_trigger
 
 
 def build_tracker(url: str | None = None, *, create_table: bool = False) -> OrderTracker:
@@ -49,4 +50,9 @@ def wire() -> None:
     runtime.install(build_tracker)
     post_migrate.connect(
         create_event_tables, sender=apps.get_app_config("orders"), dispatch_uid="event-tables"
+    )
+    # After the tables exist (receivers run in the order connected): the live streams'
+    # NOTIFY trigger on PostgreSQL (streams/sources.py); nothing on SQLite.
+    post_migrate.connect(
+        install_notify_trigger, sender=apps.get_app_config("orders"), dispatch_uid="stream-trigger"
     )

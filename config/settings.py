@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: under /async/ it answers every error as problem+json, before the others run.
     "api.middleware.ApiGuardMiddleware",
+    # Prefer: wait on an order's status GET holds its 304 until the order changes.
+    "streams.longpoll.LongPollMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,6 +134,16 @@ ASYNC_REST: dict[str, Any] = {
     "AGGREGATE_CACHE": int(os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000")),
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
+    # Live updates (streams/). Seconds between keep-alive comments on an idle event stream.
+    "STREAM_KEEPALIVE": float(os.environ.get("ASYNC_REST_STREAM_KEEPALIVE", "15")),
+    # What wakes the streams: auto (LISTEN/NOTIFY when the event store is PostgreSQL, else
+    # one watcher per process reading the log), listen, or poll; and that watcher's period.
+    "STREAM_NOTIFY": os.environ.get("ASYNC_REST_STREAM_NOTIFY", "auto"),
+    "STREAM_POLL_INTERVAL": float(os.environ.get("ASYNC_REST_STREAM_POLL_INTERVAL", "0.05")),
+    # Longest hold of a Prefer: wait long-poll under ASGI, and under the sync WSGI server
+    # (where a held poll holds a whole worker: keep it well below gunicorn's timeout).
+    "LONGPOLL_MAX_WAIT": int(os.environ.get("ASYNC_REST_LONGPOLL_MAX_WAIT", "30")),
+    "LONGPOLL_SYNC_MAX_WAIT": int(os.environ.get("ASYNC_REST_LONGPOLL_SYNC_MAX_WAIT", "5")),
 }
 # The whole request body is refused above this size, on every endpoint (a 413 problem+json).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTEXT_BYTES + 4096
@@ -166,6 +178,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        # The event streams and long-poll (streams/): before the hooks that add to every path.
+        "streams.openapi.document_streams",
         "api.openapi.document_server_limits",
         "api.openapi.document_guard_answers",
     ],
