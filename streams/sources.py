@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 from uuid import UUID
 
@@ -87,18 +86,23 @@ class PostgresListener:
         self.channel = channel_of(tracker)
         self.hub = hub
         self.connected = threading.Event()
+        self.stopped = threading.Event()
 
-    def start(self) -> None:
+    def start(self) -> PostgresListener:
         threading.Thread(target=self.run, name="streams-listen", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def run(self) -> None:
-        while True:
+        while not self.stopped.is_set():
             try:
                 self._listen()
             except Exception:
                 log.warning("stream notifications lost; reconnecting", exc_info=True)
             self.connected.clear()
-            time.sleep(self.reconnect_wait)
+            self.stopped.wait(self.reconnect_wait)
 
     def _listen(self) -> None:
         with psycopg.connect(**self.conninfo, autocommit=True, connect_timeout=5) as conn:
@@ -106,10 +110,12 @@ class PostgresListener:
             self.connected.set()
             # What was written while no one listened is not lost: the streams re-read.
             self.hub.publish_everyone()
-            for notify in conn.notifies():
-                written = parse_payload(notify.payload)
-                if written is not None:
-                    self.hub.publish([written])
+            while not self.stopped.is_set():
+                # A bounded wait, so that stop() is seen within a second.
+                for notify in conn.notifies(timeout=1.0):
+                    written = parse_payload(notify.payload)
+                    if written is not None:
+                        self.hub.publish([written])
 
 
 class LogWatcher:
@@ -119,14 +125,18 @@ class LogWatcher:
         self.tracker = tracker
         self.hub = hub
         self.interval = interval
+        self.stopped = threading.Event()
 
-    def start(self) -> None:
+    def start(self) -> LogWatcher:
         threading.Thread(target=self.run, name="streams-watch", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def run(self) -> None:
         position: int | None = None
-        while True:
-            time.sleep(self.interval)
+        while not self.stopped.wait(self.interval):
             try:
                 if self.hub.count() == 0:
                     position = None  # idle: no query; the next waiter reads the store itself
