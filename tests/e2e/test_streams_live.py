@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from async_rest_client import Client
+from async_rest_client.waiting import ServerSentEvent
 from tests.e2e.asgi_stack import get, place, read_stream, start_asgi, stream_events, until_ended
 from tests.e2e.stack import LiveStack, embedded_stack, production_stack
 from tests.e2e.test_faults import children_of, wait_until
@@ -42,8 +43,14 @@ def live(
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    with production_stack(tmp_path_factory.mktemp("streams-pg")) as stack:
-        yield start_asgi(stack)
+    # A broker of its own: live[production] runs at the same time on the shared Redis db.
+    var = tmp_path_factory.mktemp("streams-pg")
+    broker = OwnRedis(var).start()
+    try:
+        with production_stack(var, broker_url=broker.url) as stack:
+            yield start_asgi(stack)
+    finally:
+        broker.stop()
 
 
 def token_for(stack: LiveStack, username: str, staff: bool = False) -> str:
@@ -191,7 +198,7 @@ def test_a_worker_killed_mid_order_still_ends_in_the_stream(tmp_path: Path) -> N
         start_asgi(stack)
         worker = stack.procs[0]
         url = place(stack, steps=30, step_seconds=0.1)
-        received = []
+        received: list[ServerSentEvent] = []
         killed = False
         deadline = time.monotonic() + 90
         for event in stream_events(stack, url + "events/", timeout=60):
