@@ -19,8 +19,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
@@ -126,6 +127,8 @@ class LongPollMiddleware:
                 left = deadline - loop_time()
                 if left <= 0:
                     break
+                # A held request must not hold its database connection (streams.views).
+                await sync_to_async(connections.close_all)()
                 if await waiter.wait(left):
                     waiter.clear()
                     await waiter.wait(min(SETTLE, max(0.0, deadline - loop_time())))

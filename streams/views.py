@@ -22,6 +22,7 @@ from uuid import UUID
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
@@ -91,8 +92,25 @@ class FirehoseGate(APIView):
         return Opened(request, None, resume_point(request))
 
 
-order_gate = OrderStreamGate.as_view()
-firehose_gate = FirehoseGate.as_view()
+def _closing(view: Any) -> Any:
+    """The gate, then this request's database connections closed.
+
+    Under ASGI each request has a thread of its own for its sync code, and its
+    connection would stay open for as long as the stream does: a thousand streams would
+    hold a thousand connections (PostgreSQL refuses past ``max_connections``).
+    """
+
+    def gate(request: HttpRequest, **kwargs: Any) -> Any:
+        try:
+            return view(request, **kwargs)
+        finally:
+            connections.close_all()
+
+    return gate
+
+
+order_gate = _closing(OrderStreamGate.as_view())
+firehose_gate = _closing(FirehoseGate.as_view())
 
 
 def not_served_here() -> Problem:
