@@ -33,6 +33,9 @@ class AsyncWaiter:
         self.order_id = order_id
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
+        # When the last wake-up reached the loop (its clock): a read of the store begun
+        # at or after it sees what the notification announced.
+        self.woken_at = self.loop.time()
 
     def clear(self) -> None:
         self.event.clear()
@@ -64,9 +67,10 @@ Waiter = AsyncWaiter | ThreadWaiter
 W = TypeVar("W", AsyncWaiter, ThreadWaiter)
 
 
-def _set_all(events: list[asyncio.Event]) -> None:
-    for event in events:
-        event.set()
+def _set_all(waiters: list[AsyncWaiter]) -> None:
+    for waiter in waiters:
+        waiter.woken_at = waiter.loop.time()
+        waiter.event.set()
 
 
 class Hub:
@@ -124,13 +128,13 @@ class Hub:
     def _wake(waiters: set[Waiter]) -> None:
         # One call per event loop, not one per waiter: a thousand streams on one loop
         # are woken with a single write to its self-pipe.
-        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop, list[AsyncWaiter]] = {}
         for waiter in waiters:
             if isinstance(waiter, AsyncWaiter):
-                by_loop.setdefault(waiter.loop, []).append(waiter.event)
+                by_loop.setdefault(waiter.loop, []).append(waiter)
             else:
                 waiter.event.set()
-        for loop, events in by_loop.items():
+        for loop, woken in by_loop.items():
             # A closed loop's waiters are gone with it.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_set_all, events)
+                loop.call_soon_threadsafe(_set_all, woken)

@@ -15,6 +15,7 @@ there the endpoints answer 501 and clients fall back to long-polling
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -174,20 +175,49 @@ def _order_events_after(order_id: UUID, version: int) -> list[Any]:
     return get_tracker().order_events(order_id, after=version or None)
 
 
+_read_events = sync_to_async(_order_events_after, thread_sensitive=False)
+# Reads of the store under way in this process's event loop, by (order, version after):
+# when a hundred streams of one order are woken by one event, one of them reads and the
+# others share its answer (bench/streams.py, docs/bench-streams.md).
+_reads: dict[tuple[UUID, int], tuple[float, asyncio.Future[list[Any]]]] = {}
+
+
+async def shared_read(order_id: UUID, after: int, not_before: float) -> list[Any]:
+    """The order's events after ``after``, from a read begun at or after ``not_before``.
+
+    A read begun earlier might miss the event whose notification woke the caller, so it
+    is not joined: a new one is begun (and shared from then on).
+    """
+    loop = asyncio.get_running_loop()
+    key = (order_id, after)
+    found = _reads.get(key)
+    if found is None or found[0] < not_before:
+        future = asyncio.ensure_future(_read_events(order_id, after))
+        entry = (loop.time(), future)
+        _reads[key] = entry
+        future.add_done_callback(
+            lambda _: _reads.pop(key, None) if _reads.get(key) is entry else None
+        )
+        found = entry
+    # Shielded: a stream closed mid-read must not cancel the others' read.
+    return await asyncio.shield(found[1])
+
+
 async def _order_stream(request: Request, order_id: UUID, after: int) -> AsyncIterator[bytes]:
     hub = get_hub()
     # Subscribed before the first read: an event committed between the read and the
     # wait still wakes it.
     waiter = hub.subscribe(AsyncWaiter(order_id))
-    read = sync_to_async(_order_events_after, thread_sensitive=False)
+    loop = asyncio.get_running_loop()
     try:
         yield sse.retry(1000)
         # The event at ``after`` is read too, not sent: if it was the last one, the
         # stream is over at once (a client resuming an ended order).
         last = max(after - 1, 0)
+        not_before = loop.time()
         while True:
             waiter.clear()
-            for domain_event in await read(order_id, last):
+            for domain_event in await shared_read(order_id, last, not_before):
                 version = domain_event.originator_version
                 data = _event_data(request, domain_event)
                 if version > after:
@@ -195,9 +225,12 @@ async def _order_stream(request: Request, order_id: UUID, after: int) -> AsyncIt
                 last = version
                 if data["type"] in TERMINAL_TYPES:
                     return
-            if not await waiter.wait(_keepalive()):
+            if await waiter.wait(_keepalive()):
+                not_before = waiter.woken_at
+            else:
                 # Also a safety net: a notification lost on the way costs one interval.
                 yield sse.comment("keep-alive")
+                not_before = loop.time()
             after = max(after, last)
     finally:
         hub.unsubscribe(waiter)
