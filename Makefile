@@ -19,12 +19,13 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
 # Embedded default: SQLite for Django and the event store, a file-system Celery
-# broker, a real Celery worker in the background and the web server in front.
+# broker, a real Celery worker in the background and the web server in front
+# (uvicorn on config.asgi: the event streams need ASGI).
 run: migrate
 	@echo "async-rest on http://127.0.0.1:$(PORT)/async/  (Ctrl-C stops web and worker)"
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 & worker=$$!; \
-	$(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
+	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT)
 
 worker: migrate
 	$(VENV)/bin/celery -A config worker --loglevel=INFO

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
@@ -119,15 +121,33 @@ def as_problem(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 class ApiGuardMiddleware:
-    """First in MIDDLEWARE: sees every request under /async/ before, and every answer after."""
+    """First in MIDDLEWARE: sees every request under /async/ before, and every answer after.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    Sync and async: under ASGI a sync-only first middleware would run every request in
+    Django's one sync thread, so a held long-poll or an opening stream would stall them all.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
         if not is_api(request):
             return self.get_response(request)  # the admin and the demo keep Django's pages
         response = refusal(request) or self.get_response(request)
+        return as_problem(request, response)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api(request):
+            return await self.get_response(request)
+        response = refusal(request) or await self.get_response(request)
         return as_problem(request, response)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -24,6 +24,7 @@ from orders.infrastructure.keystore import seal_contexts
 from orders.infrastructure.postgres import OrderedPostgresRecorder
 from projections.projector import project_saved, read_model_statements
 from receipts import keys as receipt_keys
+from streams.process import install_notify_trigger
 
 
 def build_tracker(url: str | None = None, *, create_table: bool = False) -> OrderTracker:
@@ -90,4 +91,9 @@ def wire() -> None:
     receipt_keys.install(settings.ASYNC_REST)  # now: a missing or bad key stops the process
     post_migrate.connect(
         create_event_tables, sender=apps.get_app_config("orders"), dispatch_uid="event-tables"
+    )
+    # After the tables exist (receivers run in the order connected): the live streams'
+    # NOTIFY trigger on PostgreSQL (streams/sources.py); nothing on SQLite.
+    post_migrate.connect(
+        install_notify_trigger, sender=apps.get_app_config("orders"), dispatch_uid="stream-trigger"
     )

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: under /async/ it answers every error as problem+json, before the others run.
     "api.middleware.ApiGuardMiddleware",
+    # Prefer: wait on an order's status GET holds its 304 until the order changes.
+    "streams.longpoll.LongPollMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -185,6 +187,16 @@ ASYNC_REST: dict[str, Any] = {
     ),
     # The base of the links in a delivery's body for orders placed without a request.
     "CALLBACK_BASE_URL": os.environ.get("ASYNC_REST_CALLBACK_BASE_URL", "http://127.0.0.1:8000/"),
+    # Live updates (streams/). Seconds between keep-alive comments on an idle event stream.
+    "STREAM_KEEPALIVE": float(os.environ.get("ASYNC_REST_STREAM_KEEPALIVE", "15")),
+    # What wakes the streams: auto (LISTEN/NOTIFY when the event store is PostgreSQL, else
+    # one watcher per process reading the log), listen, or poll; and that watcher's period.
+    "STREAM_NOTIFY": os.environ.get("ASYNC_REST_STREAM_NOTIFY", "auto"),
+    "STREAM_POLL_INTERVAL": float(os.environ.get("ASYNC_REST_STREAM_POLL_INTERVAL", "0.05")),
+    # Longest hold of a Prefer: wait long-poll under ASGI, and under the sync WSGI server
+    # (where a held poll holds a whole worker: keep it well below gunicorn's timeout).
+    "LONGPOLL_MAX_WAIT": int(os.environ.get("ASYNC_REST_LONGPOLL_MAX_WAIT", "30")),
+    "LONGPOLL_SYNC_MAX_WAIT": int(os.environ.get("ASYNC_REST_LONGPOLL_SYNC_MAX_WAIT", "5")),
 }
 # Erasure (issue 10): seal each new order's context with a key of its own, kept in the
 # event store's database, so that `orders forget` can destroy it. Off: new contexts are
@@ -235,6 +247,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        # The event streams and long-poll (streams/): before the hooks that add to every path.
+        "streams.openapi.document_streams",
         "api.openapi.document_server_limits",
         "api.openapi.document_guard_answers",
     ],

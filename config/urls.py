@@ -5,8 +5,12 @@ from django.urls import include, path
 
 from api.receipts import ReceiptKeysView
 from metrics.views import MetricsView
+from streams import views as streams
 
 urlpatterns = [
+    # Before api.urls, whose last pattern answers every other path under /async/ with a 404.
+    path("async/orders/<str:order_id>/events/", streams.order_events, name="order-events"),
+    path("async/events/", streams.firehose, name="events"),
     path("async/", include("api.urls")),
     path("pizzeria/", include("examples.pizzeria.urls")),
     path("admin/", admin.site.urls),

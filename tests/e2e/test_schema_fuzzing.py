@@ -37,6 +37,9 @@ def test_every_endpoint_answers_as_its_schema_says_and_never_5xx(
             # NUL characters are refused with a 400 naming the field (PostgreSQL text
             # cannot hold them); that rule is not expressible for free-form JSON.
             "--generation-allow-x00", "false",
+            # The event streams (streams/): 501 on this WSGI server by design, and a
+            # stream under ASGI lasts as long as its order; tests/e2e/test_streams_live.py.
+            "--exclude-path-regex", "events/$",
         ],
         capture_output=True,
         text=True,
