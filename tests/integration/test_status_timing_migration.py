@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -14,7 +15,16 @@ AFTER = [("projections", "0004_status_timing")]
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def back_to_latest() -> Iterator[None]:
+    """Every later test expects the schema of the newest migrations: migrate forward again."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_latest")
 def test_a_row_projected_before_the_migration_gets_its_last_start_from_its_history() -> None:
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
