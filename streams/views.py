@@ -178,7 +178,7 @@ def _order_events_after(order_id: UUID, version: int) -> list[Any]:
 _read_events = sync_to_async(_order_events_after, thread_sensitive=False)
 # Reads of the store under way in this process's event loop, by (order, version after):
 # when a hundred streams of one order are woken by one event, one of them reads and the
-# others share its answer (bench/streams.py, docs/bench-streams.md).
+# others share its answer (bench/streams.py, docs/benchmarks.md, "Live streams").
 _reads: dict[tuple[UUID, int], tuple[float, asyncio.Future[list[Any]]]] = {}
 
 

@@ -10,7 +10,7 @@ that replays orders (web, workers, ``orders`` commands) already holds it.
 A row is ``(order_id, key, forgotten)``; ``orders forget`` sets the key to NULL (or adds
 a key-less row for an order recorded before sealing) and keeps the row as the record that
 the order was forgotten. A backup of the event store holds the keys: restoring one taken
-before a forget brings that key back (run the forget again; see docs/readme-forget.md).
+before a forget brings that key back (run the forget again; see docs/erasure.md).
 """
 
 from __future__ import annotations
