@@ -44,21 +44,27 @@ def check_chain(events: Sequence[Any]) -> None:
 
 
 def claims_of(events: Sequence[Any]) -> dict[str, Any]:
-    """What the receipt attests, from the stream alone (the read models are not trusted)."""
-    order = replay(None, events)
-    assert isinstance(order, Order)
-    if not order.is_terminal:
-        raise NotEndedError(str(order.status))
-    last = events[-1]
-    return {
-        "order_id": str(order.id),
-        "resource_name": order.resource_name,
-        "status": str(order.status),
-        "version": order.version,
-        "head": order.chain_hash,
-        "ended_at": last.timestamp.isoformat(),
-        "resource_url": order.resource_url or "",
-    }
+    """What the receipt attests, from the stream alone (the read models are not trusted).
+
+    The terminal event, not the stream's last: events about the order rather than its work
+    (callback deliveries, an erased context) may follow it, and a receipt stays the same
+    whatever comes after; its stream check is of the chain up to that event.
+    """
+    order: Order | None = None
+    for position, domain_event in enumerate(events):
+        order = replay(order, [domain_event])
+        assert isinstance(order, Order)
+        if order.is_terminal:
+            return {
+                "order_id": str(order.id),
+                "resource_name": order.resource_name,
+                "status": str(order.status),
+                "version": order.version,
+                "head": order.chain_hash,
+                "ended_at": events[position].timestamp.isoformat(),
+                "resource_url": order.resource_url or "",
+            }
+    raise NotEndedError(str(order.status if order is not None else "unknown"))
 
 
 def issue(events: Sequence[Any], ring: KeyRing) -> dict[str, Any]:

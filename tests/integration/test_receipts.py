@@ -239,6 +239,24 @@ def test_the_client_checks_a_real_exported_stream_against_a_real_receipt(
     assert verify_stream(receipt, read_export(str(export_file))) == 5
 
 
+def test_an_event_after_the_end_leaves_the_receipt_as_it_was(
+    ended: UUID, store_tracker: OrderTracker, receipt_file: Path
+) -> None:
+    store_tracker.forget_context(ended, key_destroyed=True)  # recorded after Completed
+    again = issue(store_tracker.order_events(ended), keys.key_ring())
+    assert again == json.loads(receipt_file.read_text())
+
+
+def test_a_stream_longer_than_the_receipt_still_passes_its_head(
+    ended: UUID, store_tracker: OrderTracker, receipt_file: Path, tmp_path: Path
+) -> None:
+    store_tracker.forget_context(ended, key_destroyed=True)
+    longer = tmp_path / "longer.jsonl"
+    longer.write_text(run("export", str(ended)), encoding="utf-8")
+    receipt = verify_receipt(json.loads(receipt_file.read_text()), keys.key_ring().key_set())
+    assert (receipt.version, verify_stream(receipt, read_export(str(longer)))) == (5, 6)
+
+
 @pytest.fixture
 def keys_file(tmp_path: Path) -> Path:
     path = tmp_path / "keys.json"
