@@ -2,8 +2,9 @@
 
 Why there, and not a Django model: a key must be committed before its order's ``Queued``
 event, or with it (on PostgreSQL, in the same statement), whatever transaction the caller
-of ``place_order`` is in. Django's connection may be inside an ``atomic`` block that rolls back after the event store (never part of that
-transaction) has kept the event: the order would exist with a context nobody can open.
+of ``place_order`` is in. Django's connection may be inside an ``atomic`` block that rolls
+back after the event store (never part of that transaction) has kept the event: the order
+would exist with a context nobody can open.
 The event store's own connection commits each statement by itself, and every process
 that replays orders (web, workers, ``orders`` commands) already holds it.
 
