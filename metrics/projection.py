@@ -24,7 +24,7 @@ from metrics.models import LiveOrder, Tally
 from orders.application.supervision import WORKER_LOST
 from orders.application.tracker import OrderTracker
 from orders.domain.order import event_type
-from projections.models import ProjectionPosition
+from projections.models import OrderSummary, ProjectionPosition
 
 POSITION_NAME = "metrics"
 
@@ -67,6 +67,14 @@ class Counting:
         # depend on how the log was cut into batches, and a rebuild gives the same value.
         self.add(f"{metric}_sum_us", resource, "", round(seconds * 1e6))
 
+    def _resource_of_ended(self, order_id: UUID) -> str:
+        name = (
+            OrderSummary.objects.filter(order_id=order_id)
+            .values_list("resource_name", flat=True)
+            .first()
+        )
+        return name or ""
+
     def count(self, domain_event: Any) -> None:
         kind = event_type(domain_event)
         order_id: UUID = domain_event.originator_id
@@ -79,10 +87,13 @@ class Counting:
             )
             self.ended.discard(order_id)
         order = self.live.get(order_id)
-        resource = order.resource if order is not None else ""
-        self.add("events", resource, kind)
         if order is None:
-            return  # an event after the end: the aggregate refuses them, nothing to count
+            # An event after the end (a callback delivery, an erased context): about the
+            # order, not its work; counted as an event of the order's resource.
+            self.add("events", self._resource_of_ended(order_id), kind)
+            return
+        resource = order.resource
+        self.add("events", resource, kind)
         if kind == "Dispatched":
             # A second sending, or a first one long after the order was placed (the broker
             # was down when it was), is the relay's work.
