@@ -29,7 +29,7 @@ from orders.application import dispatch
 from orders.application.services import cancel_order, place_order
 from orders.application.tracker import OrderNotFoundError
 from orders.domain.context import ContextRejectedError
-from orders.domain.order import OrderClosedError
+from orders.domain.errors import OrderClosedError
 from orders.domain.state import OrderState, state_of
 from orders.infrastructure.runtime import get_tracker
 from projections.selectors import history, order_summary, orders_for, state_from_row

@@ -6,7 +6,7 @@ check the whole record, the order's events as ``manage.py orders export <uuid>``
 them. Needs ``cryptography`` (imported only here, so the rest of the client does not).
 
 The two rules are restated from the server, which keeps them in ``receipts/signing.py``
-(the signed bytes) and ``orders/domain/order.py`` (``chain_hash``); the client's tests
+(the signed bytes) and ``orders/domain/chain.py`` (``chain_hash``); the client's tests
 compare them on real events, so a change on one side that is not made on the other fails.
 """
 

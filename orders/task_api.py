@@ -21,13 +21,8 @@ from uuid import UUID
 
 from orders.application.sealing import ContextErasedError
 from orders.application.tracker import OrderTracker
-from orders.domain.order import (
-    CancelRequestedError,
-    DuplicateDeliveryError,
-    Order,
-    OrderClosedError,
-    Status,
-)
+from orders.domain.errors import CancelRequestedError, DuplicateDeliveryError, OrderClosedError
+from orders.domain.order import Order, Status
 from orders.infrastructure.runtime import get_tracker
 
 log = logging.getLogger(__name__)

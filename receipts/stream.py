@@ -2,7 +2,7 @@
 
 An export record is ``projections.audit.event_record``: the envelope under client-facing
 names (``order_id``, ``version``), the event's fields, ``topic``, ``prev_hash`` and ``hash``.
-Mapped back to the event's stored fields, ``orders.domain.order.chain_hash`` recomputes
+Mapped back to the event's stored fields, ``orders.domain.chain.chain_hash`` recomputes
 each link, and the one at the receipt's version must be its head (events after the end,
 such as callback deliveries, must carry on the chain). ``async_rest_client.receipts`` states
 the same rule without this project's code; a test keeps the two in step.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from orders.domain.order import chain_hash
+from orders.domain.chain import chain_hash
 from receipts.signing import ReceiptError
 
 # Export names of the envelope's fields, and the one name that is no stored field.

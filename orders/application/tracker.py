@@ -18,7 +18,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from orders.application.sealing import ContextSealer
-from orders.domain.order import CancelRequestedError, Order, OrderError
+from orders.domain.errors import CancelRequestedError, OrderError
+from orders.domain.order import Order
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orders.domain.order import OrderError
+from orders.domain.errors import OrderError
 
 
 class ContextRejectedError(OrderError):

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from orders.domain.callbacks import GONE, CallbackLedger, check_callback
+from orders.domain.chain import chain_hash
+from orders.domain.errors import (
+    CallbackNotOwedError,
+    CancelRequestedError,
+    DuplicateDeliveryError,
+    InvalidProgressError,
+    InvalidTransitionError,
+    OrderClosedError,
+)
 
 
 class Status(StrEnum):
@@ -23,55 +29,6 @@ class Status(StrEnum):
 
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
-
-
-class OrderError(Exception):
-    """A command that the order's rules refuse; nothing is written."""
-
-
-class OrderClosedError(OrderError):
-    """The order has ended (completed, failed or cancelled): nothing more is appended."""
-
-
-class InvalidTransitionError(OrderError):
-    """The command is not allowed in the order's current status."""
-
-
-class InvalidProgressError(OrderError):
-    """Progress outside 0..100, or going backwards within an attempt."""
-
-
-class DuplicateDeliveryError(OrderError):
-    """Another message already started this order: this one must not run the task."""
-
-
-class CallbackNotOwedError(OrderError):
-    """A delivery recorded for an event that is owed none (no callback, or not that event)."""
-
-
-class CancelRequestedError(BaseException):
-    """Raised in a task at its next progress report once a cancel was asked for.
-
-    A ``BaseException``, like ``asyncio.CancelledError``, so that a task's own
-    ``except Exception`` does not swallow it; the task helpers catch it and end the
-    order ``cancelled``.
-    """
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot hash {type(value).__name__}")
-
-
-def chain_hash(topic: str, fields: dict[str, Any]) -> str:
-    """SHA-256 over the previous event's hash and this event's canonical content."""
-    content = {k: v for k, v in fields.items() if k != "hash"}
-    content["topic"] = topic
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_canonical)
-    return hashlib.sha256((fields.get("prev_hash", "") + text).encode()).hexdigest()
 
 
 def _keeping_work_time(aggregate: Any, mutate: Any) -> Any:

@@ -59,7 +59,8 @@ from django_tasks.utils import normalize_json
 from orders.application.dispatch import Launcher, UnknownResourceError, register, registration
 from orders.application.services import place_order
 from orders.application.tracker import OrderNotFoundError
-from orders.domain.order import CancelRequestedError, Order, Status, event_fields, event_type
+from orders.domain.errors import CancelRequestedError
+from orders.domain.order import Order, Status, event_fields, event_type
 from orders.infrastructure.runtime import get_tracker
 from orders.queues.celery import CeleryLauncher
 from orders.queues.inline import InlineLauncher

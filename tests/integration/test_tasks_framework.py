@@ -19,7 +19,8 @@ from rq import Queue, SimpleWorker
 
 from orders.application.services import cancel_order
 from orders.application.tracker import OrderTracker
-from orders.domain.order import CancelRequestedError, Status
+from orders.domain.errors import CancelRequestedError
+from orders.domain.order import Status
 from orders.queues.django_tasks import current_order, on_behalf_of, order_url
 from orders.queues.rq import RQLauncher
 from tests.queues_app import tasks

@@ -8,15 +8,8 @@ from itertools import pairwise
 import pytest
 
 from orders.domain.callbacks import CallbackRejectedError
-from orders.domain.order import (
-    CallbackNotOwedError,
-    InvalidTransitionError,
-    Order,
-    OrderClosedError,
-    event_fields,
-    event_type,
-    recorded_hash_is_intact,
-)
+from orders.domain.errors import CallbackNotOwedError, InvalidTransitionError, OrderClosedError
+from orders.domain.order import Order, event_fields, event_type, recorded_hash_is_intact
 
 URL = "https://hooks.example.com/orders"
 

@@ -7,17 +7,14 @@ from eventsourcing.utils import resolve_topic
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.domain.order import (
-    EVENT_CLASSES,
-    TERMINAL,
+from orders.domain.errors import (
     CancelRequestedError,
     DuplicateDeliveryError,
     InvalidProgressError,
     InvalidTransitionError,
-    Order,
     OrderClosedError,
-    Status,
 )
+from orders.domain.order import EVENT_CLASSES, TERMINAL, Order, Status
 
 
 @pytest.fixture

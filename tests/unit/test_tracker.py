@@ -9,7 +9,8 @@ from uuid import uuid4
 import pytest
 
 from orders.application.tracker import OrderNotFoundError, OrderTracker
-from orders.domain.order import CancelRequestedError, OrderClosedError, Status
+from orders.domain.errors import CancelRequestedError, OrderClosedError
+from orders.domain.order import Status
 
 
 @pytest.fixture
