@@ -27,14 +27,16 @@ from projections.projector import project_saved
 HISTORY_FIELDS = ("version", "type", "timestamp", "data")
 
 
-@lru_cache(maxsize=4)
-def _summary_reader(vendor: str) -> tuple[str, list[tuple[int, list[Any], Any]]]:
+@lru_cache(maxsize=8)
+def _row_reader(
+    vendor: str, names: tuple[str, ...]
+) -> tuple[str, list[tuple[int, list[Any], Any]]]:
     # A fixed SQL string and the model's converters, made once: the status GET is the hot
     # path, and compiling an ORM query (or mapping a raw query's columns) on every poll was
     # a third of its CPU (bench/status_cpu.py, docs/benchmarks.md).
     meta = OrderSummary._meta
     quote = connection.ops.quote_name
-    columns = [meta.get_field(name).get_col(meta.db_table) for name in FIELD_NAMES]
+    columns = [meta.get_field(name).get_col(meta.db_table) for name in names]
     sql = (
         f"SELECT {', '.join(quote(c.target.column) for c in columns)}"
         f" FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
@@ -47,9 +49,9 @@ def _summary_reader(vendor: str) -> tuple[str, list[tuple[int, list[Any], Any]]]
     return sql, converters
 
 
-def read_summary(order_id: UUID) -> OrderState | None:
-    """The order's state as the read model has it (None if it has no row)."""
-    sql, converters = _summary_reader(connection.vendor)
+def _read_row(order_id: UUID, names: tuple[str, ...]) -> list[Any] | None:
+    """These columns of the order's summary row, converted as the ORM would (None: no row)."""
+    sql, converters = _row_reader(connection.vendor, names)
     with connection.cursor() as cursor:
         cursor.execute(sql, [OrderSummary._meta.pk.get_db_prep_value(order_id, connection)])
         row = cursor.fetchone()
@@ -59,7 +61,13 @@ def read_summary(order_id: UUID) -> OrderState | None:
     for i, functions, column in converters:
         for convert in functions:
             values[i] = convert(values[i], column, connection)
-    return OrderState(**dict(zip(FIELD_NAMES, values, strict=True)))
+    return values
+
+
+def read_summary(order_id: UUID) -> OrderState | None:
+    """The order's state as the read model has it (None if it has no row)."""
+    values = _read_row(order_id, FIELD_NAMES)
+    return None if values is None else OrderState(**dict(zip(FIELD_NAMES, values, strict=True)))
 
 
 # What a conditional poll reads: who may see it, its version, and what stalled and
@@ -87,36 +95,10 @@ class SummaryHead:
         return self.status in TERMINAL
 
 
-@lru_cache(maxsize=4)
-def _head_reader(vendor: str) -> tuple[str, list[tuple[int, list[Any], Any]]]:
-    meta = OrderSummary._meta
-    quote = connection.ops.quote_name
-    columns = [meta.get_field(name).get_col(meta.db_table) for name in HEAD_FIELDS]
-    sql = (
-        f"SELECT {', '.join(quote(c.target.column) for c in columns)}"
-        f" FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
-    )
-    converters = []
-    for i, column in enumerate(columns):
-        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if found:
-            converters.append((i, found, column))
-    return sql, converters
-
-
 def summary_head(order_id: UUID) -> SummaryHead | None:
     """The poll's columns of the order's read model, or None without a row."""
-    sql, converters = _head_reader(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [OrderSummary._meta.pk.get_db_prep_value(order_id, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for i, functions, column in converters:
-        for convert in functions:
-            values[i] = convert(values[i], column, connection)
-    return SummaryHead(*values)
+    values = _read_row(order_id, HEAD_FIELDS)
+    return None if values is None else SummaryHead(*values)
 
 
 def order_summary(order_id: UUID) -> OrderState | None:
