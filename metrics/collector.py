@@ -39,6 +39,7 @@ COUNTERS: tuple[tuple[str, str, str | None], ...] = (
     ("reaped", "Running orders failed by the reaper: their worker was lost.", None),
     ("relayed", "Orders sent to the queue by the relay (broker down, or message lost).", None),
     ("events", "Events appended to the order log, by type.", "type"),
+    ("callbacks", "Callback delivery attempts, by outcome (delivered, failed).", "outcome"),
 )  # fmt: skip
 HISTOGRAMS: tuple[tuple[str, str], ...] = (
     ("queue_seconds", "Seconds from queued (placed or retried) to started, per attempt."),
@@ -70,7 +71,9 @@ class TallyCollector(Collector):
         resources = {resource for resource, _ in tallies.get("placed", {})}
         for name, text, second in COUNTERS:
             labels = ["resource"] + ([second] if second else [])
-            full = f"{PREFIX}_events" if name == "events" else f"{PREFIX}_orders_{name}"
+            full = (
+                f"{PREFIX}_{name}" if name in ("events", "callbacks") else f"{PREFIX}_orders_{name}"
+            )
             family = CounterMetricFamily(full, text, labels=labels)
             found = tallies.get(name, {})
             if not second:

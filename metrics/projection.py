@@ -47,6 +47,10 @@ def format_bound(bound: float) -> str:
     return repr(float(bound))
 
 
+# Callback attempts, by outcome (callbacks/: each attempt is an event of the order).
+CALLBACK_OUTCOMES = {"CallbackDelivered": "delivered", "CallbackFailed": "failed"}
+
+
 class Counting:
     """One batch's increments and the in-flight orders it touched, written back at the end."""
 
@@ -87,13 +91,15 @@ class Counting:
             )
             self.ended.discard(order_id)
         order = self.live.get(order_id)
-        if order is None:
-            # An event after the end (a callback delivery, an erased context): about the
-            # order, not its work; counted as an event of the order's resource.
-            self.add("events", self._resource_of_ended(order_id), kind)
-            return
-        resource = order.resource
+        # An event after the end (a callback delivery, an erased context) is about the
+        # order, not its work: counted under the order's resource, and nothing else moves.
+        resource = order.resource if order is not None else self._resource_of_ended(order_id)
         self.add("events", resource, kind)
+        if kind in CALLBACK_OUTCOMES:
+            self.add("callbacks", resource, CALLBACK_OUTCOMES[kind])
+            return
+        if order is None:
+            return
         if kind == "Dispatched":
             # A second sending, or a first one long after the order was placed (the broker
             # was down when it was), is the relay's work.

@@ -98,6 +98,23 @@ def test_placed_retried_cancelled_reaped_and_relayed_orders_are_counted(
     ] == [7, 1, 2, 1, 1]
 
 
+def test_callback_attempts_after_the_end_are_counted_by_outcome_under_their_resource(
+    store_tracker: OrderTracker,
+) -> None:
+    callback = {"url": "https://hooks.example.org/o", "events": ["completed"], "base_url": "/"}
+    order_id = store_tracker.place("regina", {}, owner=None, callback=callback)
+    store_tracker.start(order_id, "w")
+    completed = store_tracker.complete(order_id, "/pizzas/1/").version
+    store_tracker.record_callback_failed(order_id, completed, "HTTP 500", 500, 3, retry_in=1.0)
+    store_tracker.record_callback_delivered(order_id, completed, 200, 4)
+    catch_up(store_tracker)
+    text = scrape(store_tracker)
+    assert [
+        value(text, "async_rest_callbacks_total", resource="regina", outcome=outcome)
+        for outcome in ("delivered", "failed")
+    ] == [1, 1]
+
+
 def test_every_event_in_the_log_is_counted_once_by_type(history: OrderTracker) -> None:
     catch_up(history)
     catch_up(history)  # a second pass finds nothing new: nothing is counted twice
