@@ -157,6 +157,7 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)
     orders: dict[str, str] = field(default_factory=dict)  # uuid -> kind
     ended: dict[str, str] = field(default_factory=dict)  # uuid -> final status seen
+    surprises: Counter[str] = field(default_factory=Counter)  # "kind: status (message)"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def code(self, what: str, status: int) -> None:
@@ -230,6 +231,10 @@ class Client:
             if status != 202 and seen in TERMINAL:
                 with self.tally.lock:
                     self.tally.ended[order_id] = str(seen)
+                    if seen != KINDS[kind][2]:
+                        error = answer.get("error") or {}
+                        why = error.get("message") or answer.get("message")
+                        self.tally.surprises[f"{kind}: {seen} ({why})"] += 1
                 return
             time.sleep(0.3)
 
@@ -314,6 +319,25 @@ def callback_counts(receiver: Receiver, tally: Tally) -> dict[str, int]:
     return dict(counts)
 
 
+def exceptions_logged(text: str) -> Counter[str]:
+    """The exception type ending each traceback of a log (a chained one counted once)."""
+    found: Counter[str] = Counter()
+    lines = text.splitlines()
+    chained = ("During handling", "The above exception")
+    for i, line in enumerate(lines):
+        if not line.startswith("Traceback"):
+            continue
+        ends = next(
+            (j for j in range(i + 1, len(lines)) if lines[j] and not lines[j][0].isspace()), None
+        )
+        if ends is None:
+            continue
+        following = next((x for x in lines[ends + 1 :] if x.strip()), "")
+        if not following.startswith(chained):  # the last of a chain, or alone
+            found[lines[ends].split(":", 1)[0].rsplit(".", 1)[-1]] += 1
+    return found
+
+
 def verdict(samples: list[int]) -> str:
     """No unbounded growth: the second half's peak within 10% (or 8 MiB) of the first half's."""
     if len(samples) < 6:
@@ -358,7 +382,8 @@ def report(args: argparse.Namespace, tally: Tally, procs: Processes, extra: dict
         f" {dict(sorted(tally.codes.items()))}",
         f"- connection errors (retried): {dict(sorted(tally.errors.items())) or 'none'}",
         f"- callbacks at the receiver: {extra['callbacks']}",
-        f"- tracebacks in the logs: {extra['tracebacks'] or 'none'}",
+        f"- orders that ended otherwise than their kind asks: {dict(tally.surprises) or 'none'}",
+        f"- exceptions logged with a traceback, by process: {extra['tracebacks'] or 'none'}",
         "",
         "| process group | samples | first MiB | max MiB | last MiB | grew without bound? |",
         "|---|---:|---:|---:|---:|---|",
@@ -453,9 +478,9 @@ def soak(args: argparse.Namespace, db: str, var_dir: Path, queue: str) -> str:
         }
     receiver.close()
     tracebacks = {
-        log.stem: n
+        log.stem: dict(found)
         for log in sorted(var_dir.glob("*.log"))
-        if (n := log.read_text(errors="replace").count("Traceback"))
+        if (found := exceptions_logged(log.read_text(errors="replace")))
     }
     extra.update(tracebacks=tracebacks, wall=time.monotonic() - started)
     return report(args, tally, procs, extra)
