@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import signal
+import statistics
 import subprocess
 import threading
 import time
@@ -31,6 +32,7 @@ from typing import Any
 
 import psycopg
 import redis
+from psycopg import sql
 
 from bench import peer_systems, support
 from tests.e2e.receiver import Receiver
@@ -303,6 +305,31 @@ def read_model_statuses(db: str) -> dict[str, int]:
     return {str(s): int(n) for s, n in rows}
 
 
+def event_facts(db: str) -> dict[str, Any]:
+    """Events by type in the store, and how many orders were sent more than once (relayed)."""
+    with psycopg.connect(support.database_url(db)) as conn:
+        # eventsourcing names the table after the application: find it by its columns.
+        found = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.columns"
+            " WHERE column_name = 'originator_version' AND table_name LIKE '%events'"
+        ).fetchone()
+        if found is None:
+            return {"by_type": "no events table", "dispatched_again": 0}
+        table = sql.Identifier(*found)
+        rows = conn.execute(
+            sql.SQL("SELECT topic, count(*) FROM {} GROUP BY topic").format(table)
+        ).fetchall()
+        row = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM (SELECT originator_id FROM {}"
+                " WHERE topic = 'async_rest.Order.Dispatched'"
+                " GROUP BY originator_id HAVING count(*) > 1) AS again"
+            ).format(table)
+        ).fetchone()
+    by_type = {str(t).rsplit(".", 1)[-1]: int(n) for t, n in sorted(rows)}
+    return {"by_type": by_type, "dispatched_again": int(row[0]) if row else 0}
+
+
 def callback_counts(receiver: Receiver, tally: Tally) -> dict[str, int]:
     """Per callback order that ended: deliveries of its terminal event at the receiver."""
     per_id: Counter[str] = Counter(d.msg_id for d in receiver.deliveries)
@@ -339,13 +366,16 @@ def exceptions_logged(text: str) -> Counter[str]:
 
 
 def verdict(samples: list[int]) -> str:
-    """No unbounded growth: the second half's peak within 10% (or 8 MiB) of the first half's."""
-    if len(samples) < 6:
+    """Unbounded growth: the last quarter's median over 10% (and 8 MiB) above the first half's.
+
+    Medians, not peaks: a recycle (SIGHUP) briefly runs old and new workers side by side.
+    """
+    if len(samples) < 8:
         return "too few samples"
-    half = len(samples) // 2
-    first, second = max(samples[:half]), max(samples[half:])
-    grew = second - first
-    return "no" if grew <= max(0.1 * first, 8 << 20) else f"maybe: +{grew / 2**20:.1f} MiB"
+    early = statistics.median(samples[: len(samples) // 2])
+    late = statistics.median(samples[-(len(samples) // 4) :])
+    grew = late - early
+    return "no" if grew <= max(0.1 * early, 8 << 20) else f"maybe: +{grew / 2**20:.1f} MiB"
 
 
 def report(args: argparse.Namespace, tally: Tally, procs: Processes, extra: dict[str, Any]) -> str:
@@ -378,12 +408,16 @@ def report(args: argparse.Namespace, tally: Tally, procs: Processes, extra: dict
         f" **not ended: {not_ended}**",
         f"- read model at the end: {extra['read_model']}",
         f"- `orders verify --all`: {extra['verify']}",
+        f"- events stored: {extra['events']['by_type']}; orders dispatched more than once"
+        f" (sent again by the relay): {extra['events']['dispatched_again']}",
         f"- **5xx seen by the clients: {fivexx}**; every status:"
         f" {dict(sorted(tally.codes.items()))}",
         f"- connection errors (retried): {dict(sorted(tally.errors.items())) or 'none'}",
         f"- callbacks at the receiver: {extra['callbacks']}",
         f"- orders that ended otherwise than their kind asks: {dict(tally.surprises) or 'none'}",
         f"- exceptions logged with a traceback, by process: {extra['tracebacks'] or 'none'}",
+        "",
+        "RSS of each process group (master and children), sampled every 5 s:",
         "",
         "| process group | samples | first MiB | max MiB | last MiB | grew without bound? |",
         "|---|---:|---:|---:|---:|---|",
@@ -473,6 +507,7 @@ def soak(args: argparse.Namespace, db: str, var_dir: Path, queue: str) -> str:
         extra: dict[str, Any] = {
             "faults": done,
             "read_model": read_model_statuses(db),
+            "events": event_facts(db),
             "verify": verified,
             "callbacks": callback_counts(receiver, tally),
         }
