@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import current_task, shared_task
+from celery import shared_task
 
 from orders.application.dispatch import register
 from orders.task_api import OrderHandle, order_task
@@ -14,8 +14,12 @@ RESULT_PATH = "/bench/constant/"  # bench.baseline's constant view: what the ord
 @shared_task(name="bench.soak.retry_once", max_retries=3)
 @order_task
 def retry_once(order: OrderHandle) -> str:
-    """Record ``Retried`` and have Celery run it again on attempt 1; complete on the next."""
-    if current_task.request.retries == 0:
+    """Record ``Retried`` and have Celery run it again on attempt 1; complete on the next.
+
+    The order's own attempt count, not Celery's ``request.retries``: a message the relay
+    sends again (its first was lost with the broker) is a fresh one, with ``retries`` 0.
+    """
+    if order.state.attempt == 1:
         order.retry("soak: the first attempt always retries", countdown=0.5)
     order.progress(100, "retried once, done")
     return RESULT_PATH
