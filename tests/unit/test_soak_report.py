@@ -1,8 +1,8 @@
-"""The soak's verdicts (bench/soak.py): RSS growth and the exceptions its logs hold."""
+"""The soak's verdicts (bench/soak_report.py): RSS growth and the exceptions its logs hold."""
 
 from __future__ import annotations
 
-from bench.soak import exceptions_logged, verdict
+from bench.soak_report import exceptions_logged, verdict
 
 MIB = 1 << 20
 
