@@ -7,6 +7,9 @@ tracker is rebuilt in a forked child: a connection pool opened before fork hangs
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import gc
 import os
 import threading
 from collections.abc import Callable
@@ -38,12 +41,14 @@ def get_tracker() -> OrderTracker:
     return _tracker
 
 
-def set_tracker(tracker: OrderTracker | None) -> None:
-    """Use this tracker in this process (tests, benchmarks); None builds a new one on next use.
-
-    The tracker keeps the listeners it was built with: ``config.bootstrap.build_tracker``
-    gives it the projection, a bare ``OrderTracker`` has none (unit tests, no database).
-    """
-    global _tracker, _pid
-    with _lock:
-        _tracker, _pid = tracker, os.getpid()
+@atexit.register
+def _let_go_at_exit() -> None:
+    # eventsourcing's PostgreSQL datastore closes itself in __del__, which at interpreter
+    # shutdown (modules already torn down) logs an AttributeError in every process: drop
+    # the tracker while the interpreter still works, so that it is collected now.
+    global _tracker
+    if _tracker is not None and _pid == os.getpid():
+        with contextlib.suppress(Exception):
+            _tracker.close()
+        _tracker = None
+        gc.collect()
