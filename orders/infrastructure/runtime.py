@@ -52,3 +52,14 @@ def _let_go_at_exit() -> None:
             _tracker.close()
         _tracker = None
         gc.collect()
+
+
+def set_tracker(tracker: OrderTracker | None) -> None:
+    """Use this tracker in this process (tests, benchmarks); None builds a new one on next use.
+
+    The tracker keeps the listeners it was built with: ``config.bootstrap.build_tracker``
+    gives it the projection, a bare ``OrderTracker`` has none (unit tests, no database).
+    """
+    global _tracker, _pid
+    with _lock:
+        _tracker, _pid = tracker, os.getpid()
