@@ -16,8 +16,8 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier, Literal
 
-# Statements a save runs in the same transaction as its events, after them: (SQL, params).
-# The tracker's inline projection writes the read models this way (config/bootstrap.py).
+# Statements a save runs with its events, in the same statement (SQL, params): the inline
+# projection's read models and a new order's key are written this way (config/bootstrap.py).
 AlsoWritten = Sequence[tuple[str, Sequence[Any]]]
 
 
@@ -43,7 +43,8 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
     A save may bring other statements (``also``: the read models, written inline): they
     become part of the same statement, so the save is still one round trip, and they
     commit with the events or not at all.
-    No ``NOTIFY`` is sent: the followers poll, nothing here listens. A save whose answer
+    The recorder sends no ``NOTIFY`` itself: the catch-up polls, and the live streams'
+    trigger on the table (``streams/``) notifies their listeners. A save whose answer
     was lost (the connection failed after the commit) is recognised on the next try as
     already recorded instead of being reported as a lost race.
     """
