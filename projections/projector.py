@@ -1,7 +1,7 @@
 """Turns order events into the read models, idempotently, and follows the event log.
 
 Three ways in, one set of rows: **inline** (``read_model_statements``: the event store
-writes them in the same transaction as the events, where both live in one PostgreSQL
+writes them in the same statement as the events, where both live in one PostgreSQL
 database, see ``config/bootstrap.py``), **after the save** (``project_saved``, a listener
 of the tracker, elsewhere), and the **catch-up** pass that follows the notification log
 from a stored position: the net for anything written another way, and ``rebuild``.
@@ -10,7 +10,7 @@ from a stored position: the net for anything written another way, and ``rebuild`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -131,18 +131,27 @@ def _converters(vendor: str, fields: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(None if f.get_internal_type() in as_is else f for f in fields)
 
 
+def _unnest(fields: Sequence[Any]) -> str:
+    # %b: the arrays go in binary, without the text format's quoting of every element.
+    arrays = ", ".join(f"%b::{f.cast_db_type(connection)}[]" for f in fields)
+    return f"SELECT * FROM unnest({arrays})"
+
+
+def _column_arrays(rows: Sequence[list[Any]]) -> list[list[Any]]:
+    """Rows of values as one list per column: the parameters of an ``_unnest`` statement."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 @lru_cache(maxsize=4)
 def _insert_history_arrays_sql(vendor: str) -> str:
     # PostgreSQL: one short statement for any number of rows, a column array each. The
     # VALUES form grows with the rows, and psycopg parses a long query again on every
     # execute (it caches short ones only): that was a third of a rebuild's time.
     quote = connection.ops.quote_name
-    # %b: the arrays go in binary, without the text format's quoting of every element.
-    arrays = ", ".join(f"%b::{f.cast_db_type(connection)}[]" for f in _HISTORY_FIELDS)
     return (
         f"INSERT INTO {quote(OrderEvent._meta.db_table)}"
         f" ({', '.join(quote(f.column) for f in _HISTORY_FIELDS)})"
-        f" SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+        f" {_unnest(_HISTORY_FIELDS)} ON CONFLICT DO NOTHING"
     )
 
 
@@ -155,11 +164,16 @@ def _db_values(fields: tuple[Any, ...], values: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _summary_statement(order: Order) -> tuple[str, list[Any]]:
+    return _upsert_summary_sql(connection.vendor), _db_values(
+        _SUMMARY_FIELDS, summary_values(order)
+    )
+
+
 def upsert_summary(order: Order) -> None:
     """Write the order's summary unless the row is already at this version or newer."""
-    values = summary_values(order)
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_summary_sql(connection.vendor), _db_values(_SUMMARY_FIELDS, values))
+        cursor.execute(*_summary_statement(order))
 
 
 @lru_cache(maxsize=4)
@@ -168,8 +182,7 @@ def _upsert_summaries_arrays_sql(vendor: str) -> str:
     # per order was most of a rebuild's waiting); the same guard as the single upsert.
     single = _upsert_summary_sql(vendor)
     head, _, tail = single.partition(" VALUES ")
-    arrays = ", ".join(f"%b::{f.cast_db_type(connection)}[]" for f in _SUMMARY_FIELDS)
-    return f"{head} SELECT * FROM unnest({arrays}){tail[tail.index(' ON CONFLICT') :]}"
+    return f"{head} {_unnest(_SUMMARY_FIELDS)}{tail[tail.index(' ON CONFLICT') :]}"
 
 
 def upsert_summaries(orders: Sequence[Order]) -> None:
@@ -180,10 +193,7 @@ def upsert_summaries(orders: Sequence[Order]) -> None:
         return
     rows = [_db_values(_SUMMARY_FIELDS, summary_values(order)) for order in orders]
     with _bulk_cursor() as cursor:
-        cursor.execute(
-            _upsert_summaries_arrays_sql(connection.vendor),
-            [list(c) for c in zip(*rows, strict=True)],
-        )
+        cursor.execute(_upsert_summaries_arrays_sql(connection.vendor), _column_arrays(rows))
 
 
 @contextmanager
@@ -206,36 +216,40 @@ def _bulk_cursor() -> Iterator[Any]:
         yield cursor
 
 
-def record_history(events: Sequence[Any], tracker: OrderTracker | None = None) -> None:
-    """Add one history row per event; rows already there are left as they are."""
+def record_history(
+    events: Sequence[Any],
+    tracker: OrderTracker | None = None,
+    known: Mapping[UUID, Order] | None = None,
+) -> None:
+    """Add one history row per event; rows already there are left as they are.
+
+    ``known``: orders whose state (its context opened) the caller holds, so that their
+    ``Queued`` rows need no read of the key store.
+    """
     with _bulk_cursor() as cursor:
-        for statement, params in _history_statements(events, tracker):
+        for statement, params in _history_statements(events, tracker, known or {}):
             cursor.execute(statement, params)
 
 
 def _history_statements(
-    events: Sequence[Any], tracker: OrderTracker | None = None, order: Order | None = None
+    events: Sequence[Any], tracker: OrderTracker | None, known: Mapping[UUID, Order]
 ) -> list[tuple[str, list[Any]]]:
     if not events:
         return []
+
+    def row(e: Any) -> list[Any]:
+        fields = history_fields(e, tracker, known.get(e.originator_id))
+        return _db_values(_HISTORY_FIELDS, fields)
+
     if connection.vendor == "postgresql":
-        rows = [_db_values(_HISTORY_FIELDS, history_fields(e, tracker, order)) for e in events]
-        return [
-            (
-                _insert_history_arrays_sql(connection.vendor),
-                [list(c) for c in zip(*rows, strict=True)],
-            )
-        ]
+        rows = [row(e) for e in events]
+        return [(_insert_history_arrays_sql(connection.vendor), _column_arrays(rows))]
     # As many rows per statement as the database takes parameters (999 on older SQLite).
     chunk = max(1, connection.ops.bulk_batch_size(_HISTORY_FIELDS, events))
     statements = []
     for start in range(0, len(events), chunk):
         part = events[start : start + chunk]
-        params = [
-            value
-            for e in part
-            for value in _db_values(_HISTORY_FIELDS, history_fields(e, tracker, order))
-        ]
+        params = [value for e in part for value in row(e)]
         statements.append((_insert_history_sql(connection.vendor, len(part)), params))
     return statements
 
@@ -243,15 +257,11 @@ def _history_statements(
 def read_model_statements(order: Order, events: Sequence[Any]) -> list[tuple[str, list[Any]]]:
     """The statements that bring the read models to ``order`` after ``events``.
 
-    The tracker's inline projection: the event store runs them in the transaction that
+    The tracker's inline projection: the event store runs them in the statement that
     records the events, so the summary never lags its stream for the writer, and a save
     refused (a lost race) writes nothing here either.
     """
-    summary = (
-        _upsert_summary_sql(connection.vendor),
-        _db_values(_SUMMARY_FIELDS, summary_values(order)),
-    )
-    return [*_history_statements(events, order=order), summary]
+    return [*_history_statements(events, None, {order.id: order}), _summary_statement(order)]
 
 
 def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
@@ -304,7 +314,7 @@ def catch_up(
             if current.get(order_id, 0) < own[-1].originator_version
         ]
         with transaction.atomic():
-            record_history(events, tracker)
+            record_history(events, tracker, {order.id: order for order in behind})
             upsert_summaries(behind)
             _advance(reached)
         seen += len(events)
