@@ -22,6 +22,7 @@ from uuid import UUID
 from orders.application.sealing import ContextErasedError
 from orders.application.tracker import OrderTracker
 from orders.domain.errors import CancelRequestedError, DuplicateDeliveryError, OrderClosedError
+from orders.domain.family import FAIL_FAST
 from orders.domain.order import Order, Status
 from orders.infrastructure.runtime import get_tracker
 
@@ -139,6 +140,30 @@ class OrderHandle:
             self.record_retry(reason)
         raise task.retry(exc=exc, countdown=countdown)
 
+    def spawn(
+        self,
+        resource_name: str,
+        context: dict[str, Any] | None = None,
+        weight: int = 1,
+        policy: str = FAIL_FAST,
+    ) -> UUID:
+        """Place a child order, run by ``resource_name``'s task; its progress counts ``weight``.
+
+        The parent's progress is then its children's, weighted; it ends once its task has
+        returned and its children have ended: completed, or failed at the first child
+        that does not complete (``fail_fast``), or completed whatever they did
+        (``all_settled``). Cancelling it cancels them. A child spawns no children itself.
+        """
+        from orders.application.services import spawn_order
+
+        child_id = spawn_order(self.id, resource_name, dict(context or {}), weight, policy)
+        self._state = None  # the parent moved: read again when next looked at
+        return child_id
+
+    def await_children(self, resource_url: str = "") -> Order:
+        """End now if no child is open, else once they have (``order_task`` calls it)."""
+        return self._kept(self.tracker.await_children(self.id, resource_url))
+
     def fail(self, message: str, error_type: str = "", traceback: str = "") -> Order:
         return self._kept(self.tracker.fail(self.id, message, error_type, traceback))
 
@@ -221,6 +246,12 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
             if not order.refresh().is_terminal:
                 order.confirm_cancelled("Cancelled while running")
             return
+        except OrderClosedError:
+            # Ended by someone else while the body ran (a parent failed by a child's failure).
+            if order.refresh().is_terminal:
+                log.info("order %s ended while its task ran", order.id)
+                return
+            raise
         except Exception as exc:
             if not _will_be_retried(exc):
                 _record_failure(order, str(exc) or type(exc).__name__, exc)
@@ -228,6 +259,11 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
                 order.record_retry(str(exc) or type(exc).__name__)
             raise
         if order.state.is_terminal:  # the body ended it through this handle
+            return
+        if order.state.family is not None:
+            # A parent: it ends once its children have (with what it returned, or them).
+            with suppress(OrderClosedError):
+                order.await_children(result if isinstance(result, str) else "")
             return
         if isinstance(result, str) and result:
             with suppress(OrderClosedError):  # ended meanwhile, by a cancel or another way

@@ -47,6 +47,17 @@ def place_order(
     return order_id
 
 
+def spawn_order(
+    parent_id: UUID, resource_name: str, context: dict[str, Any], weight: int, policy: str
+) -> UUID:
+    """Place a child of a running order and launch its task (the checks of ``place_order``)."""
+    dispatch.registration(resource_name)
+    check_context(context, int(settings.ASYNC_REST["MAX_CONTEXT_BYTES"]))
+    child_id = get_tracker().spawn(parent_id, resource_name, context, weight, policy)
+    transaction.on_commit(lambda: launch_order(child_id, resource_name))
+    return child_id
+
+
 def launch_order(order_id: UUID, resource_name: str | None = None) -> bool:
     """Send the order's task and record ``Dispatched``; False if it could not be sent.
 

@@ -14,9 +14,11 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from orders.application import fanout
 from orders.application.latest_orders import LatestOrders
 from orders.application.sealing import ContextSealer
 from orders.domain.errors import CancelRequestedError, OrderError
+from orders.domain.family import FAIL_FAST
 from orders.domain.order import Order
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,9 @@ class OrderTracker(Application[UUID]):
         context: dict[str, Any],
         owner: str | None,
         callback: dict[str, Any] | None = None,
+        parent: tuple[UUID, int] | None = None,
     ) -> UUID:
+        """Record a new order (``parent``: the id and weight of the order that spawns it)."""
         # A copy: the caller's dict must not become this process's memory of the order.
         order_id, clear = uuid.uuid4(), copy.deepcopy(context)
         recorded, key_write = (
@@ -98,12 +102,45 @@ class OrderTracker(Application[UUID]):
             Order.Queued, id=order_id, resource_name=resource_name, context=recorded, owner=owner
         )
         order.context = clear  # the stream keeps the sealed token, this process the context
+        if parent is not None:
+            order.spawned_by(str(parent[0]), parent[1])  # saved with Queued, in one write
         if callback is not None:
             # Saved with Queued, in one write: an order never exists without its callback.
             order.request_callback(**callback)
         events = self._store(order, also=[key_write] if key_write else [])
         self._tell_listeners(detached(order), events)
         return order.id
+
+    def spawn(
+        self,
+        parent_id: UUID,
+        resource_name: str,
+        context: dict[str, Any],
+        weight: int = 1,
+        policy: str = FAIL_FAST,
+    ) -> UUID:
+        """Place a child order of the running order ``parent_id`` (orders/application/fanout.py)."""
+        return fanout.spawn(self, parent_id, resource_name, context, weight, policy)
+
+    def await_children(self, order_id: UUID, resource_url: str = "") -> Order:
+        """The order's task returned: it completes now, or once its children have ended."""
+        return self._update(order_id, lambda order: order.await_children(resource_url))
+
+    def record_child(
+        self, parent_id: UUID, child_id: UUID, resource_name: str, weight: int, policy: str
+    ) -> Order:
+        return self._update(
+            parent_id,
+            lambda order: order.spawn_child(str(child_id), resource_name, weight, policy),
+        )
+
+    def record_child_ended(self, parent_id: UUID, child: Order) -> Order:
+        return self._update(
+            parent_id,
+            lambda order: order.record_child_ended(
+                str(child.id), str(child.status), child.message or ""
+            ),
+        )
 
     def dispatch(self, order_id: UUID, dispatch_id: str) -> Order:
         return self._update(order_id, lambda order: order.dispatch(dispatch_id))
@@ -290,6 +327,7 @@ class OrderTracker(Application[UUID]):
         # order itself (tests/unit/test_tracker.py, listeners after the lock).
         if events:
             self._tell_listeners(saved, events)
+            fanout.follow_up(self, saved, events)
         return saved
 
     def _run(self, order_id: UUID, command: Callable[[Order], None]) -> tuple[Order, list[Any]]:

@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from orders.domain.callbacks import GONE, CallbackLedger, check_callback
 from orders.domain.chain import chain_hash
+from orders.domain.family import Family, SpawnRejectedError, check_spawn
 from orders.domain.errors import (
     CallbackNotOwedError,
     CancelRequestedError,
@@ -167,6 +168,46 @@ class Order(Aggregate):
         # recorded before sealing, hidden from every read path but still in the stream.
         key_destroyed: bool
 
+    # Fan-out (orders/domain/family.py): a child's link to its parent, recorded with its
+    # Queued; the parent's children, their ends, and its task's return while they run.
+
+    class Spawned(Event):
+        TOPIC = "async_rest.Order.Spawned"
+        parent_id: str
+        weight: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.parent_id = self.parent_id
+            aggregate.weight = self.weight
+
+    class ChildSpawned(Event):
+        TOPIC = "async_rest.Order.ChildSpawned"
+        child_id: str
+        resource_name: str
+        weight: int
+        policy: str
+
+        def apply(self, aggregate: Any) -> None:
+            family = aggregate.family or Family(self.policy)
+            aggregate.family = family.spawned(self.child_id, self.weight)
+
+    class ChildEnded(Event):
+        TOPIC = "async_rest.Order.ChildEnded"
+        child_id: str
+        status: str
+        message: str
+
+        def apply(self, aggregate: Any) -> None:
+            completed = self.status == Status.COMPLETED
+            aggregate.family = aggregate.family.child_ended(self.child_id, completed)
+
+    class ChildrenAwaited(Event):
+        TOPIC = "async_rest.Order.ChildrenAwaited"
+        resource_url: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.family = aggregate.family.awaited(self.resource_url)
+
     # The callback's events are about its deliveries, not the work: they are recorded
     # after the order ended too, and change nothing but the callback's ledger.
 
@@ -248,6 +289,10 @@ class Order(Aggregate):
         # ContextForgotten event is recorded (erased without it: its key is already gone).
         self.context_erased = False
         self.context_forgotten = False
+        # Fan-out: the parent of a child order (str) and its weight; a parent's children.
+        self.parent_id: str | None = None
+        self.weight = 1
+        self.family: Family | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -329,9 +374,13 @@ class Order(Aggregate):
         self._retried(attempt=self.attempt, reason=reason)
 
     def cancel(self, reason: str = "") -> None:
-        """Cancel a queued order at once; ask a running one to stop."""
+        """Cancel a queued order at once; ask a running one to stop.
+
+        A parent whose task has returned and that only waits for its children has no
+        task to stop: it is cancelled at once (its children then are, by the tracker).
+        """
         self._refuse_if_closed()
-        if self.status is Status.QUEUED:
+        if self.status is Status.QUEUED or self.is_awaiting_children:
             self._cancelled(reason=reason)
         elif not self.cancel_requested:
             self._cancel_requested(reason=reason)
@@ -348,6 +397,78 @@ class Order(Aggregate):
     def fail(self, message: str, error_type: str = "", traceback: str = "") -> None:
         self._refuse_if_closed()
         self._failed(message=message, error_type=error_type, traceback=traceback)
+
+    # Fan-out: guards here, the rules in orders/domain/family.py.
+
+    @property
+    def is_awaiting_children(self) -> bool:
+        """Its task returned; it runs on until its children end."""
+        return self.family is not None and self.family.awaiting and not self.is_terminal
+
+    def spawned_by(self, parent_id: str, weight: int) -> None:
+        """Record, with its Queued, that this order is a child of ``parent_id``."""
+        if self.status is not Status.QUEUED or self.version != 1 or self.parent_id is not None:
+            raise InvalidTransitionError(f"order {self.id}: a parent is recorded when placed")
+        check_spawn(weight, "fail_fast")
+        self.trigger_event(self.Spawned, parent_id=parent_id, weight=weight)
+
+    def spawn_child(self, child_id: str, resource_name: str, weight: int, policy: str) -> None:
+        """Record a child order placed by this order's running task.
+
+        One level: a child does not spawn children of its own. The policy is the
+        parent's, given with its first child; a later child may not name another.
+        """
+        self._refuse_unless_running()
+        if self.cancel_requested:
+            raise CancelRequestedError(f"order {self.id}: cancel requested")
+        if self.parent_id is not None:
+            raise InvalidTransitionError(
+                f"order {self.id} is a child order: fan-out is one level deep"
+            )
+        check_spawn(weight, policy)
+        if self.family is not None and self.family.awaiting:
+            raise InvalidTransitionError(f"order {self.id}: its task has returned")
+        if self.family is not None and self.family.policy != policy:
+            raise SpawnRejectedError(
+                f"policy is {self.family.policy} for this order's children, not {policy}",
+                "policy",
+            )
+        self.trigger_event(
+            self.ChildSpawned,
+            child_id=child_id, resource_name=resource_name, weight=weight, policy=policy
+        )
+
+    def record_child_ended(self, child_id: str, status: str, message: str) -> None:
+        """Record a child's end; the parent ends too when its policy or its children say.
+
+        Moot (nothing appended) for a child it does not wait for: already recorded, not
+        its own, or the parent has ended (its open children are then being cancelled).
+        """
+        family = self.family
+        if self.is_terminal or family is None or not family.is_open(child_id):
+            return
+        completed = status == Status.COMPLETED
+        self.trigger_event(self.ChildEnded, child_id=child_id, status=status, message=message)
+        if self.cancel_requested:
+            return  # it ends cancelled, its children with it: no policy applies
+        if family.fails_on(completed):
+            self._failed(
+                message=f"child order {child_id} {status}: {message}".rstrip(": "),
+                error_type="ChildFailed",
+                traceback="",
+            )
+        elif self.family is not None and self.family.settled:
+            self._completed(resource_url=self.family.resource_url)
+
+    def await_children(self, resource_url: str) -> None:
+        """The task returned ``resource_url`` ("": its children): end now, or when they have."""
+        self._refuse_unless_running()
+        if self.cancel_requested:
+            self._cancelled(reason="Cancelled while running")
+        elif self.family is None or not self.family.open:
+            self._completed(resource_url=resource_url)
+        else:
+            self.trigger_event(self.ChildrenAwaited, resource_url=resource_url)
 
     def forget_context(self, key_destroyed: bool) -> None:
         """Record that the context was erased; allowed in any status, once."""
@@ -474,6 +595,10 @@ EVENT_CLASSES: tuple[type[Order.Event], ...] = (
     Order.CallbackRequested,
     Order.CallbackDelivered,
     Order.CallbackFailed,
+    Order.Spawned,
+    Order.ChildSpawned,
+    Order.ChildEnded,
+    Order.ChildrenAwaited,
 )
 
 _EVENTS_BY_TYPE: dict[str, type[Order.Event]] = {
