@@ -22,13 +22,14 @@ from orders.domain.timing import Timing
 
 
 def etag_of(order: OrderState, stalled: bool = False) -> str:
-    # Changes exactly when the body does: the version (replays carry their own), and
+    # Changes exactly when the body does: the version (replays carry their own), the
+    # progress (a parent's moves with its children's, between its own events), and
     # "stalled", the one field that changes with the clock alone (eta is the version's).
-    return etag_for(order.order_id, order.version, stalled)
+    return etag_for(order.order_id, order.version, order.progress, stalled)
 
 
-def etag_for(order_id: UUID, version: int, stalled: bool = False) -> str:
-    return f'"{order_id.hex}-{version}{"-stalled" if stalled else ""}"'
+def etag_for(order_id: UUID, version: int, progress: int, stalled: bool = False) -> str:
+    return f'"{order_id.hex}-{version}-{progress}{"-stalled" if stalled else ""}"'
 
 
 def _pace(timing: Timing) -> dict[str, str]:
@@ -55,7 +56,7 @@ def unchanged_response(request: Request, order_id: str) -> Response | None:
         return None
     uuid, head = found
     timing = status_timing(head)
-    etag = etag_for(uuid, head.version, timing.stalled)
+    etag = etag_for(uuid, head.version, head.progress, timing.stalled)
     if not not_modified(request, etag):
         return None
     return Response(status=304, headers={"ETag": etag, **_pace(timing)})

@@ -113,6 +113,21 @@ list_orders = extend_schema(
     },
 )
 
+order_children = extend_schema(
+    operation_id="order_children",
+    summary="The orders this one spawned (``order.spawn`` in its task), newest first.",
+    parameters=[
+        UUID_PARAM,
+        inputs.OrderFilters,
+        OpenApiParameter("cursor", str),
+        OpenApiParameter("page_size", OrderCursor.page_size_schema()),
+    ],
+    responses={
+        200: schema.OrderPage,
+        **problems(_400="A bad filter.", _404="Unknown order, or a bad cursor.", **COMMON),
+    },
+)
+
 order_history = extend_schema(
     operation_id="order_history",
     summary="The order's events, oldest first, paginated.",

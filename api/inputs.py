@@ -125,6 +125,9 @@ class OrderFilters(QueryInput):
     resource = Text(required=False, allow_blank=True, help_text="Resource name.")
     created_after = Moment(required=False)
     created_before = Moment(required=False)
+    parent = serializers.UUIDField(
+        required=False, help_text="Only the children of this order (see its `children`)."
+    )
 
 
 class ReplayInput(QueryInput):

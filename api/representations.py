@@ -41,6 +41,14 @@ def _body_fields() -> tuple[str, ...]:
     return tuple(name for name in Order().fields if name not in optional)
 
 
+def _resource_url(request: Request, summary: OrderState, self_url: str) -> str | None:
+    if summary.resource_url:
+        return absolute(request, summary.resource_url)
+    if summary.children and summary.status == "completed":
+        return self_url + "children/"  # a parent whose task returned nothing: its children
+    return None
+
+
 def order_representation(
     request: Request, summary: OrderState, timing: Timing | None = None
 ) -> dict[str, Any]:
@@ -53,12 +61,29 @@ def order_representation(
         "message": summary.message or None,
         # Forgotten (`orders forget`): null, and context_erased says why.
         "context": None if summary.context_erased else summary.context,
-        "resource_url": absolute(request, summary.resource_url) if summary.resource_url else None,
+        "resource_url": _resource_url(request, summary, self_url),
         "created": summary.created.isoformat(),
         "updated": summary.updated.isoformat(),
         "last_event_at": timing.last_event_at.isoformat(),
         "stalled": timing.stalled,
         "eta": timing.eta.isoformat() if timing.eta else None,
+        "parent": (
+            f"{request.scheme}://{request.get_host()}{_orders_path()}{summary.parent_id}/"
+            if summary.parent_id
+            else None
+        ),
+        "children": (
+            {
+                "count": summary.children,
+                "ended": summary.children_ended,
+                "failed": summary.children_failed,
+                "weight": summary.children_weight,
+                "awaiting": summary.awaiting_children,
+                "url": self_url + "children/",
+            }
+            if summary.children
+            else None
+        ),
         "links": {
             "self": self_url,
             "history": self_url + "history/",

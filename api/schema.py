@@ -19,6 +19,19 @@ class OrderError(serializers.Serializer):
     traceback = serializers.CharField(required=False, help_text="Staff only.")
 
 
+class Children(serializers.Serializer):
+    """A parent's children (``order.spawn`` in its task); its progress is theirs, weighted."""
+
+    count = serializers.IntegerField(min_value=0, help_text="Children spawned so far.")
+    ended = serializers.IntegerField(min_value=0)
+    failed = serializers.IntegerField(min_value=0, help_text="Ended failed or cancelled.")
+    weight = serializers.IntegerField(min_value=0, help_text="The sum of their weights.")
+    awaiting = serializers.BooleanField(
+        help_text="The parent's task returned: it ends once its children have."
+    )
+    url = serializers.URLField(help_text="The list of the children.")
+
+
 class Order(serializers.Serializer):
     uuid = serializers.UUIDField()
     resource_name = serializers.CharField()
@@ -49,6 +62,13 @@ class Order(serializers.Serializer):
         allow_null=True,
         help_text="When it should end at the pace of its current attempt (null: no pace yet).",
     )
+    parent = serializers.URLField(
+        allow_null=True, help_text="The order that spawned this one (null: none)."
+    )
+    weight = serializers.IntegerField(
+        min_value=1, help_text="How much of its parent's progress this order is."
+    )
+    children = Children(allow_null=True, help_text="null: the order spawned no children.")
     replayed_version = serializers.IntegerField(
         required=False, help_text="Present when the state was replayed (?version= or ?at=)."
     )

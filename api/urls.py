@@ -15,6 +15,9 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="orders"),
     path("orders/<str:order_id>/", views.OrderView.as_view(), name="order"),
     path("orders/<str:order_id>/history/", views.OrderHistoryView.as_view(), name="order-history"),
+    path(
+        "orders/<str:order_id>/children/", views.OrderChildrenView.as_view(), name="order-children"
+    ),
     path("orders/<str:order_id>/cancel/", views.CancelOrderView.as_view(), name="order-cancel"),
     path("orders/<str:order_id>/receipt/", ReceiptView.as_view(), name="order-receipt"),
     path("<str:resource_name>/order/", views.PlaceOrderView.as_view(), name="place-order"),

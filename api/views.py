@@ -165,6 +165,21 @@ class OrderListView(APIView):
         )
 
 
+class OrderChildrenView(APIView):
+    @docs.order_children
+    def get(self, request: Request, order_id: str) -> Response:
+        parent = visible_order(request, order_id)
+        filters = validated(inputs.OrderFilters, request.query_params)
+        filters["parent"] = parent.order_id
+        # The children are the parent's owner's: who may see the parent sees them.
+        rows = orders_for(parent.owner, everyone=is_staff(request), **filters)
+        paginator = OrderCursor()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        return paginator.get_paginated_response(
+            [order_representation(request, state_from_row(row)) for row in page]
+        )
+
+
 class OrderHistoryView(APIView):
     @docs.order_history
     def get(self, request: Request, order_id: str) -> Response:

@@ -135,6 +135,9 @@ ASYNC_REST: dict[str, Any] = {
     "REDISPATCH_AFTER": float(os.environ.get("ASYNC_REST_REDISPATCH_AFTER", "3600")),
     # A running order with no event for this many seconds has lost its worker: failed.
     "WORKER_LOST_AFTER": float(os.environ.get("ASYNC_REST_WORKER_LOST_AFTER", "3600")),
+    # A parent awaiting its children with more ended children than it recorded for this
+    # many seconds (a crash between a child's end and its parent's record) is settled.
+    "SETTLE_AFTER": float(os.environ.get("ASYNC_REST_SETTLE_AFTER", "10")),
     # Seconds an Idempotency-Key is remembered (Stripe keeps them a day).
     "IDEMPOTENCY_TTL": float(os.environ.get("ASYNC_REST_IDEMPOTENCY_TTL", str(24 * 3600))),
     # Recent orders each process keeps in memory: a command on one of them writes

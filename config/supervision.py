@@ -18,10 +18,10 @@ from api.idempotency import purge_expired
 from callbacks.supervision import resend_overdue
 from config.retention import retain_if_due
 from metrics.projection import catch_up as count_metrics
-from orders.application.supervision import cutoff, reap, relay
+from orders.application.supervision import cutoff, reap, relay, settle_parents
 from orders.infrastructure.runtime import get_tracker
 from projections.projector import catch_up
-from projections.selectors import silent_orders, waiting_orders
+from projections.selectors import silent_orders, unsettled_parents, waiting_orders
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def supervise_once() -> None:
     relay(waiting_orders(cutoff(not_sent), cutoff(unstarted)), not_sent, unstarted)
     silent = float(conf["WORKER_LOST_AFTER"])
     reap(silent_orders(cutoff(silent)), silent)
+    settle_parents(unsettled_parents(cutoff(float(conf["SETTLE_AFTER"]))))
     resend_overdue()
     purge_expired()
     retain_if_due()  # off by default (ASYNC_REST RETENTION_DAYS)

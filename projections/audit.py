@@ -9,6 +9,7 @@ from uuid import UUID
 
 from orders.application.tracker import OrderTracker
 from orders.domain.order import Order, event_fields, event_type, recorded_hash_is_intact
+from projections.family import expected_children_progress
 from projections.models import OrderEvent, OrderSummary
 from projections.projector import summary_values
 
@@ -85,6 +86,14 @@ def verify_read_models(order: Order, events: list[Any]) -> list[Finding]:
     if row is None:
         return [Finding(order.id, "drifted", "no summary row in the read model")]
     expected = summary_values(order)
+    if order.family is not None:
+        # A parent's progress is its children's (projections/family.py): check the sum
+        # the projection kept against its children's rows, and the progress made of it.
+        expected["children_progress"] = total = expected_children_progress(order.id)
+        if not order.is_terminal and order.family.weight:
+            expected["progress"] = total // order.family.weight
+    else:
+        expected.pop("children_progress")
     drifted = sorted(k for k, v in expected.items() if row.get(k) != v)
     if drifted:
         details = ", ".join(f"{k}: read model {row.get(k)!r} != stream {expected[k]!r}"

@@ -33,6 +33,17 @@ class OrderSummary(models.Model):
     chain_hash = models.CharField(max_length=64, blank=True, default="")
     # When the current attempt started: the status's eta is measured from it.
     started_at = models.DateTimeField(null=True, blank=True)
+    # Fan-out: the state's fields (orders/domain/state.py), and what the projection alone
+    # keeps: the sum of weight x progress of the children (projections/family.py), from
+    # which a running parent's ``progress`` is written.
+    parent_id = models.UUIDField(null=True, blank=True)
+    weight = models.PositiveIntegerField(default=1)
+    children = models.PositiveIntegerField(default=0)
+    children_ended = models.PositiveIntegerField(default=0)
+    children_failed = models.PositiveIntegerField(default=0)
+    children_weight = models.BigIntegerField(default=0)
+    awaiting_children = models.BooleanField(default=False)
+    children_progress = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = "order"
@@ -45,6 +56,8 @@ class OrderSummary(models.Model):
             models.Index(fields=["owner", "-created"], name="summary_owner_created"),
             models.Index(fields=["status", "-created"], name="summary_status_created"),
             models.Index(fields=["resource_name", "-created"], name="summary_resource_created"),
+            # A parent's children, newest first: its listing, and the settling sweep's count.
+            models.Index(fields=["parent_id", "-created"], name="summary_parent_created"),
         ]
 
     def __str__(self) -> str:

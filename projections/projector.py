@@ -22,6 +22,7 @@ from orders.application.tracker import OrderTracker
 from orders.domain.order import Order, event_type
 from orders.domain.state import state_of
 from projections.erasure import event_data
+from projections.family import children_progress_statement, lock_rows, parent_progress_sql
 from projections.models import OrderEvent, OrderSummary, ProjectionPosition
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,14 @@ def storable(value: Any) -> Any:
 _SHORT_TEXT = tuple(
     (f.attname, f.max_length)
     for f in OrderSummary._meta.concrete_fields
-    if getattr(f, "max_length", None) and not f.primary_key
+    if getattr(f, "max_length", None) and f.get_internal_type() in ("CharField", "TextField")
 )
 
 
 def summary_values(order: Order) -> dict[str, Any]:
     """The summary row of an order: its state, storable."""
     values = storable(state_of(order).as_dict())
+    values["children_progress"] = 0  # a new row's; an existing one keeps its own
     for name, length in _SHORT_TEXT:
         text = values[name]
         if text is not None and len(text) > length:
@@ -92,7 +94,15 @@ def _upsert_summary_sql(vendor: str) -> str:
     table = quote(OrderSummary._meta.db_table)
     columns = [quote(f.column) for f in _SUMMARY_FIELDS]
     key, version = quote(OrderSummary._meta.pk.column), quote("version")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    # A parent's sum of its children's progress is the projection's alone (never
+    # overwritten from the parent's state), and a running parent's progress is made of it.
+    kept = {key, quote("children_progress")}
+    progress = parent_progress_sql(table, f"excluded.{quote('children_weight')}")
+    updates = ", ".join(
+        f"{c} = {progress if c == quote('progress') else f'excluded.{c}'}"
+        for c in columns
+        if c not in kept
+    )
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
         f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
@@ -261,14 +271,23 @@ def read_model_statements(order: Order, events: Sequence[Any]) -> list[tuple[str
     records the events, so the summary never lags its stream for the writer, and a save
     refused (a lost race) writes nothing here either.
     """
-    return [*_history_statements(events, None, {order.id: order}), _summary_statement(order)]
+    statements = [*_history_statements(events, None, {order.id: order})]
+    # A child's save moves its parent's progress; not its first (progress 0, no row yet).
+    first = events[0].originator_version if events else order.version
+    moved = children_progress_statement(order) if first > 1 else None
+    if moved is not None:
+        statements.append(moved)  # before the child's row: it reads the row as it was
+    return [*statements, _summary_statement(order)]
 
 
 def project_saved(tracker: OrderTracker, order: Order, events: Sequence[Any]) -> None:
     """Project what one process just saved (the read-your-writes path, when not inline)."""
-    with transaction.atomic(), _bulk_cursor() as cursor:
-        for statement, params in read_model_statements(order, events):
-            cursor.execute(statement, params)
+    with transaction.atomic():
+        if order.parent_id is not None:
+            lock_rows([order.id])
+        with _bulk_cursor() as cursor:
+            for statement, params in read_model_statements(order, events):
+                cursor.execute(statement, params)
 
 
 def position() -> int:
@@ -315,7 +334,15 @@ def catch_up(
         ]
         with transaction.atomic():
             record_history(events, tracker, {order.id: order for order in behind})
-            upsert_summaries(behind)
+            # Parents first (a rebuild meets a parent's row before its children move it),
+            # then each child's move of its parent's progress, read from its row as it was.
+            children = [order for order in behind if order.parent_id is not None]
+            lock_rows(sorted(order.id for order in children))
+            upsert_summaries([order for order in behind if order.parent_id is None])
+            with connection.cursor() as cursor:
+                for child in children:
+                    cursor.execute(*children_progress_statement(child))  # type: ignore[misc]
+            upsert_summaries(children)
             _advance(reached)
         seen += len(events)
         if on_batch:

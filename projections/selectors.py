@@ -15,7 +15,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from orders.application.tracker import OrderNotFoundError
 from orders.domain.order import TERMINAL
@@ -133,6 +134,7 @@ def orders_for(
     resource: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    parent: UUID | None = None,
 ) -> QuerySet[OrderSummary, dict[str, Any]]:
     """The orders of ``owner`` (``everyone``: all of them) that match, as dicts (lazy)."""
     rows = OrderSummary.objects.all()
@@ -146,6 +148,8 @@ def orders_for(
         rows = rows.filter(created__gt=created_after)
     if created_before is not None:
         rows = rows.filter(created__lt=created_before)
+    if parent is not None:
+        rows = rows.filter(parent_id=parent)
     return rows.values(*FIELD_NAMES)
 
 
@@ -163,7 +167,33 @@ def waiting_orders(not_sent_before: datetime, unstarted_before: datetime) -> lis
     return list(rows.values_list("order_id", flat=True)[:500])
 
 
+def unsettled_parents(waiting_since: datetime) -> list[UUID]:
+    """Parents waiting since then for children whose rows show more ends than they recorded.
+
+    A child's end reaches its parent in a second write (``orders/application/fanout.py``);
+    this finds the parents a crash between the two left waiting (one count of its
+    children's rows each, by the parent index, for the few parents waiting that long).
+    """
+    ended_rows = (
+        OrderSummary.objects.filter(parent_id=OuterRef("order_id"), status__in=TERMINAL)
+        .order_by()
+        .values("parent_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    rows = (
+        OrderSummary.objects.filter(
+            status="running", awaiting_children=True, updated__lt=waiting_since
+        )
+        .annotate(ended_rows=Coalesce(Subquery(ended_rows), 0))
+        .filter(children_ended__lt=F("ended_rows"))
+    )
+    return list(rows.values_list("order_id", flat=True)[:500])
+
+
 def silent_orders(silent_since: datetime) -> list[UUID]:
-    """Running orders with no event since ``silent_since``."""
-    rows = OrderSummary.objects.filter(status="running", updated__lt=silent_since)
+    """Running orders with no event since ``silent_since`` (not parents awaiting children)."""
+    rows = OrderSummary.objects.filter(
+        status="running", awaiting_children=False, updated__lt=silent_since
+    )
     return list(rows.values_list("order_id", flat=True)[:500])

@@ -31,3 +31,21 @@ def cook_pizza(order: OrderHandle) -> None:
         )
     url = reverse("pizzeria:pizza", args=[pizza.pk])
     order.complete(resource_url=url)
+
+
+@shared_task(name="pizzeria.host_party")
+@order_task
+def host_party(order: OrderHandle) -> None:
+    """A fan-out: one pizza order per guest; the party's progress is the pizzas', weighted.
+
+    Context: ``pizzas`` (how many, 3), ``pizza`` (each one's context), ``policy``
+    (``fail_fast``: the first pizza that fails ends the party; ``all_settled``: it waits for
+    all). A pizza of ``big`` guests weighs double. Returning nothing: the party is done when
+    its pizzas are, and its resource is the list of them.
+    """
+    context = order.context
+    pizza = dict(context.get("pizza") or {})
+    policy = str(context.get("policy", "fail_fast"))
+    big = int(context.get("big", 0))
+    for guest in range(int(context.get("pizzas", 3))):
+        order.spawn("regina", pizza, weight=2 if guest < big else 1, policy=policy)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from orders.application import fanout
 from orders.application.services import launch_order
 from orders.application.tracker import OrderNotFoundError
 from orders.domain.order import Order, Status
@@ -67,6 +68,8 @@ def reap(order_ids: Iterable[UUID], silent_for: float) -> int:
         silence = (_now() - order.modified_on).total_seconds()
         if order.status is not Status.RUNNING or silence < silent_for:
             continue
+        if order.is_awaiting_children:
+            continue  # no task of its own runs: its children are the ones watched
         message = (
             f"Worker lost: no sign of life from {order.worker} for {silence:.0f}s "
             f"(attempt {order.attempt})"
@@ -81,3 +84,9 @@ def reap(order_ids: Iterable[UUID], silent_for: float) -> int:
 
 def cutoff(seconds: float) -> datetime:
     return _now() - timedelta(seconds=seconds)
+
+
+def settle_parents(order_ids: Iterable[UUID]) -> int:
+    """Record the children's ends that parents missed (a crash between the two writes)."""
+    tracker = get_tracker()
+    return sum(fanout.settle(tracker, order_id) for order_id in order_ids)

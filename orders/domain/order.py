@@ -10,7 +10,6 @@ from eventsourcing.domain import Aggregate, event
 
 from orders.domain.callbacks import GONE, CallbackLedger, check_callback
 from orders.domain.chain import chain_hash
-from orders.domain.family import Family, SpawnRejectedError, check_spawn
 from orders.domain.errors import (
     CallbackNotOwedError,
     CancelRequestedError,
@@ -19,6 +18,7 @@ from orders.domain.errors import (
     InvalidTransitionError,
     OrderClosedError,
 )
+from orders.domain.family import Family, SpawnRejectedError, check_spawn
 
 
 class Status(StrEnum):
@@ -435,7 +435,10 @@ class Order(Aggregate):
             )
         self.trigger_event(
             self.ChildSpawned,
-            child_id=child_id, resource_name=resource_name, weight=weight, policy=policy
+            child_id=child_id,
+            resource_name=resource_name,
+            weight=weight,
+            policy=policy,
         )
 
     def record_child_ended(self, child_id: str, status: str, message: str) -> None:

@@ -51,6 +51,16 @@ class OrderState:
     chain_hash: str
     # When the current attempt started (None until a worker picks the order up).
     started_at: datetime | None = None
+    # Fan-out (orders/domain/family.py): a child's parent and weight; a parent's children
+    # (how many, ended, ended otherwise than completed, their weights), and whether its
+    # task returned and it waits for them.
+    parent_id: UUID | None = None
+    weight: int = 1
+    children: int = 0
+    children_ended: int = 0
+    children_failed: int = 0
+    children_weight: int = 0
+    awaiting_children: bool = False
 
     @property
     def is_terminal(self) -> bool:
@@ -70,6 +80,7 @@ def state_of(order: Order) -> OrderState:
     """The state of an aggregate, as plain data (the aggregate's context is not copied)."""
     # Spelled out rather than looped over FIELD_NAMES: the projection calls this for every
     # save, and the loop cost twice as much (a missing field fails here, at construction).
+    family = order.family
     return OrderState(
         order_id=order.id,
         resource_name=order.resource_name,
@@ -93,6 +104,13 @@ def state_of(order: Order) -> OrderState:
         version=order.version,
         chain_hash=order.chain_hash,
         started_at=order.started_at,
+        parent_id=UUID(order.parent_id) if order.parent_id else None,
+        weight=order.weight,
+        children=family.count if family else 0,
+        children_ended=family.ended if family else 0,
+        children_failed=family.failed if family else 0,
+        children_weight=family.weight if family else 0,
+        awaiting_children=order.is_awaiting_children,
     )
 
 

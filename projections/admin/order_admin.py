@@ -28,6 +28,7 @@ from orders.domain.context import ContextRejectedError
 from orders.domain.order import TERMINAL, Order
 from orders.domain.state import state_of
 from orders.infrastructure.runtime import get_tracker
+from projections.admin.family import FamilyFilter, family_column, family_context
 from projections.admin.formatting import (
     display_value,
     format_duration,
@@ -60,8 +61,9 @@ class OrderSummaryAdmin(admin.ModelAdmin):
         "owner_column",
         "created_column",
         "duration_column",
+        "family_column",
     )
-    list_filter = (StatusFilter, ResourceFilter, "created")
+    list_filter = (StatusFilter, ResourceFilter, FamilyFilter, "created")
     search_fields = ("order_id", "message")
     search_help_text = "A whole order id, or words of the order's message."
     ordering = ("-created",)
@@ -212,6 +214,10 @@ class OrderSummaryAdmin(admin.ModelAdmin):
         return format_html('<span class="order-muted" title="so far">{} …</span>', text)
 
     @admin.display(description="context")
+    @admin.display(description="fan-out")
+    def family_column(self, obj: OrderSummary) -> SafeString:
+        return family_column(obj)
+
     def context_pretty(self, obj: OrderSummary) -> SafeString:
         if obj.context_erased:
             return mark_safe('<span class="order-muted">erased (orders forget)</span>')
@@ -270,6 +276,7 @@ class OrderSummaryAdmin(admin.ModelAdmin):
                 status_html=status_badge(summary.status),
                 progress_html=progress_bar(summary.progress, summary.status),
                 duration_html=self.duration_column(summary),
+                **family_context(summary),
             )
         return super().change_view(request, object_id, form_url, context)
 

@@ -16,7 +16,9 @@ def parent() -> Order:
     return order
 
 
-def with_children(order: Order, policy: str = FAIL_FAST, weights: tuple[int, ...] = (1, 1)) -> Order:
+def with_children(
+    order: Order, policy: str = FAIL_FAST, weights: tuple[int, ...] = (1, 1)
+) -> Order:
     for i, weight in enumerate(weights):
         order.spawn_child(f"c{i}", "resize", weight, policy)
     return order

@@ -105,7 +105,9 @@ def test_cancelling_a_parent_cancels_its_children(
 def test_all_settled_waits_for_every_child_and_completes(
     memory_tracker: OrderTracker, parent_id: UUID
 ) -> None:
-    first, second = (memory_tracker.spawn(parent_id, "resize", {}, policy=ALL_SETTLED) for _ in "ab")
+    first, second = (
+        memory_tracker.spawn(parent_id, "resize", {}, policy=ALL_SETTLED) for _ in "ab"
+    )
     memory_tracker.await_children(parent_id)
     memory_tracker.start(first, "w")
     memory_tracker.fail(first, "corrupt")

@@ -7,8 +7,10 @@ from orders.domain.state import FIELD_NAMES, progress_after, state_of
 from projections.models import OrderSummary
 
 
-def test_the_summary_row_has_exactly_the_columns_of_the_order_state() -> None:
-    assert {f.attname for f in OrderSummary._meta.concrete_fields} == set(FIELD_NAMES)
+def test_the_summary_row_has_the_columns_of_the_order_state_and_the_childrens_sum() -> None:
+    # children_progress is the projection's own (projections/family.py), not the order's.
+    columns = {f.attname for f in OrderSummary._meta.concrete_fields}
+    assert columns == {*FIELD_NAMES, "children_progress"}
 
 
 def test_the_state_of_a_new_order_holds_empty_text_not_none() -> None:

@@ -289,6 +289,7 @@ def test_the_openapi_schema_describes_every_endpoint(anonymous: APIClient) -> No
         "/async/orders/",
         "/async/orders/{order_id}/",
         "/async/orders/{order_id}/history/",
+        "/async/orders/{order_id}/children/",
         "/async/orders/{order_id}/cancel/",
         "/async/orders/{order_id}/receipt/",
         "/.well-known/async-rest-keys",
