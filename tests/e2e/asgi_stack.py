@@ -15,7 +15,7 @@ from tests.services import venv_bin, wait_for_port
 
 def start_asgi(live: LiveStack, worker: bool = True, workers: int = 1) -> LiveStack:
     """Start ``live`` with ``config.asgi`` served by uvicorn workers under gunicorn."""
-    live.manage("migrate", "--noinput")
+    live.migrate()
     if worker:
         live.start_worker()
     web = live._spawn(

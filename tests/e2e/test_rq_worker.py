@@ -55,8 +55,9 @@ def start_rq_worker(
     command = [sys.executable, "-m", "config.rq_worker", "--url", RQ_URL,
                "--name", f"{name}-{stack.port}", *options, queue]  # fmt: skip
     proc = subprocess.Popen(
-        command, cwd=ROOT, env={**stack.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
-    )
+        command, cwd=ROOT, env={**stack.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # killed with its work horse by the stack's stop()
+    )  # fmt: skip
     stack.procs.append(proc)
     return proc
 
