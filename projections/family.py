@@ -2,7 +2,8 @@
 
 A parent's summary row keeps ``children_progress``, the sum over its children of weight x
 progress, and ``children_weight``, the sum of their weights (the parent's own state). Its
-``progress`` column, while it runs, is their quotient: the weighted mean of its children.
+``progress`` column, until it completes, is their quotient, the weighted mean of its
+children (of those spawned so far), or what it showed before if that was more.
 
 Each save of a child moves the sum by ``weight x (new progress - progress in the child's
 row)``, in the statement (or transaction) that moves the child's row, and only if that
@@ -23,14 +24,22 @@ from django.db.models import F, Sum
 from orders.domain.order import Order
 from projections.models import OrderSummary
 
-_OPEN = "('queued', 'running')"
+
+def _greatest(vendor: str) -> str:
+    return "GREATEST" if vendor == "postgresql" else "MAX"  # SQLite's scalar max(a, b)
 
 
-def parent_progress_sql(table: str, weight: str) -> str:
-    """The progress of a parent row of ``table`` whose children weigh ``weight`` (SQL)."""
+def parent_progress_sql(vendor: str, table: str, weight: str) -> str:
+    """The progress of a parent row of ``table`` whose children weigh ``weight`` (SQL).
+
+    Never less than the row shows already: a child spawned at 0%, or a child's retry,
+    lowers the weighted mean, and progress shown to a client does not go backwards.
+    A completed parent shows its own 100.
+    """
     return (
-        f"CASE WHEN {weight} > 0 AND excluded.status IN {_OPEN}"
-        f" THEN {table}.children_progress / {weight} ELSE excluded.progress END"
+        f"CASE WHEN {weight} > 0 AND excluded.status <> 'completed'"
+        f" THEN {_greatest(vendor)}({table}.progress, {table}.children_progress / {weight})"
+        " ELSE excluded.progress END"
     )
 
 
@@ -43,8 +52,9 @@ def _moved_sql(vendor: str) -> str:
     delta = f"%s * (%s - {before.format('progress')})"
     return (
         f"UPDATE {table} SET children_progress = children_progress + {delta},"
-        f" progress = CASE WHEN status IN {_OPEN} AND children_weight > 0"
-        f" THEN (children_progress + {delta}) / children_weight ELSE progress END"
+        f" progress = CASE WHEN status <> 'completed' AND children_weight > 0"
+        f" THEN {_greatest(vendor)}(progress, (children_progress + {delta}) / children_weight)"
+        " ELSE progress END"
         f" WHERE order_id = %s AND {before.format('version')} < %s"
     )
 

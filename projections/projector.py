@@ -97,7 +97,7 @@ def _upsert_summary_sql(vendor: str) -> str:
     # A parent's sum of its children's progress is the projection's alone (never
     # overwritten from the parent's state), and a running parent's progress is made of it.
     kept = {key, quote("children_progress")}
-    progress = parent_progress_sql(table, f"excluded.{quote('children_weight')}")
+    progress = parent_progress_sql(vendor, table, f"excluded.{quote('children_weight')}")
     updates = ", ".join(
         f"{c} = {progress if c == quote('progress') else f'excluded.{c}'}"
         for c in columns

@@ -51,14 +51,30 @@ def test_a_childs_progress_moves_its_parent_by_the_difference(
     assert row(parent_id).children_progress == 180
 
 
-def test_a_retried_child_takes_back_its_progress(
+def test_a_retried_child_takes_back_its_part_but_the_parent_never_shows_less(
     tracker: OrderTracker, parent_id: UUID, children: list[UUID]
 ) -> None:
     heavy = children[1]
     tracker.progress(heavy, 60)
     tracker.retry(heavy, "timeout")
     tracker.start(heavy, "w")
-    assert (row(parent_id).children_progress, row(parent_id).progress) == (0, 0)
+    assert (row(parent_id).children_progress, row(parent_id).progress) == (0, 45)
+
+
+def test_a_new_child_at_0_does_not_take_the_parents_progress_back(
+    tracker: OrderTracker, parent_id: UUID, children: list[UUID]
+) -> None:
+    tracker.progress(children[1], 100)
+    tracker.spawn(parent_id, "resize", {}, weight=4)
+    assert (row(parent_id).children_progress, row(parent_id).progress) == (300, 75)
+
+
+def test_a_failed_parent_keeps_the_progress_it_had(
+    tracker: OrderTracker, parent_id: UUID, children: list[UUID]
+) -> None:
+    tracker.progress(children[1], 100)
+    tracker.fail(children[0], "burnt")
+    assert (row(parent_id).status, row(parent_id).progress) == ("failed", 75)
 
 
 def test_projecting_a_childs_save_twice_moves_its_parent_once(
