@@ -158,11 +158,16 @@ class OrderListView(APIView):
     def get(self, request: Request) -> Response:
         filters = validated(inputs.OrderFilters, request.query_params)
         rows = orders_for(owner_of(request), everyone=is_staff(request), **filters)
-        paginator = OrderCursor()
-        page = paginator.paginate_queryset(rows, request, view=self) or []
-        return paginator.get_paginated_response(
-            [order_representation(request, state_from_row(row)) for row in page]
-        )
+        return order_page(request, self, rows)
+
+
+def order_page(request: Request, view: APIView, rows: Any) -> Response:
+    """One page of orders (``orders_for``'s rows), newest first, by cursor."""
+    paginator = OrderCursor()
+    page = paginator.paginate_queryset(rows, request, view=view) or []
+    return paginator.get_paginated_response(
+        [order_representation(request, state_from_row(row)) for row in page]
+    )
 
 
 class OrderChildrenView(APIView):
@@ -173,11 +178,7 @@ class OrderChildrenView(APIView):
         filters["parent"] = parent.order_id
         # The children are the parent's owner's: who may see the parent sees them.
         rows = orders_for(parent.owner, everyone=is_staff(request), **filters)
-        paginator = OrderCursor()
-        page = paginator.paginate_queryset(rows, request, view=self) or []
-        return paginator.get_paginated_response(
-            [order_representation(request, state_from_row(row)) for row in page]
-        )
+        return order_page(request, self, rows)
 
 
 class OrderHistoryView(APIView):

@@ -4,7 +4,8 @@ It depends on httpx and tqdm only (not on Django nor on the server's code), so i
 installed wherever the orders are placed from. The modules, one concept each:
 
 - ``client``: ``Client`` and ``RemoteOrder`` (blocking); ``aio``: the same for asyncio.
-- ``models``: the server's bodies as dataclasses (``Order``, ``Failure``, ``HistoryEvent``).
+- ``models``: the server's bodies as dataclasses (``Order``, ``Children``, ``Failure``,
+  ``HistoryEvent``).
 - ``errors``: ``ProblemError`` and its subclasses per status, ``OrderFailed``, …
 - ``waiting``: how ``wait()`` follows an order (event stream, long-poll, polling).
 - ``protocol`` and ``operations``: the logic, without I/O, that both clients run.
@@ -34,7 +35,7 @@ from async_rest_client.errors import (
     UnprocessableContent,
     UnsupportedMediaType,
 )
-from async_rest_client.models import Failure, HistoryEvent, Links, Order
+from async_rest_client.models import Children, Failure, HistoryEvent, Links, Order
 from async_rest_client.progress import ProgressBar
 from async_rest_client.protocol import RetryPolicy
 from async_rest_client.waiting import EventStream, Fallback, LongPolling, Polling
@@ -45,6 +46,7 @@ __all__ = [
     "AsyncClient",
     "AsyncRemoteOrder",
     "BadRequest",
+    "Children",
     "Client",
     "ClientError",
     "Conflict",

@@ -72,6 +72,35 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Children:
+    """A parent order's children (spawned by its task): how many, how many ended, their list."""
+
+    count: int
+    ended: int
+    # Ended failed or cancelled.
+    failed: int
+    # The sum of their weights: the parent's progress is theirs, weighted.
+    weight: int
+    # The parent's task returned: it ends once its children have.
+    awaiting: bool
+    url: str
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Children:
+        def need(name: str) -> Any:
+            return _required(body, name, "children")
+
+        return cls(
+            count=int(need("count")),
+            ended=int(need("ended")),
+            failed=int(need("failed")),
+            weight=int(need("weight")),
+            awaiting=bool(need("awaiting")),
+            url=need("url"),
+        )
+
+
+@dataclass(frozen=True)
 class Order:
     """An order as the server showed it at one moment (``version`` events into its life)."""
 
@@ -95,6 +124,10 @@ class Order:
     last_event_at: datetime
     stalled: bool
     eta: datetime | None
+    # Fan-out: the URL of the order that spawned this one, its weight there; a parent's children.
+    parent: str | None
+    weight: int
+    children: Children | None
     links: Links
     replayed_version: int | None = None
     error: Failure | None = None
@@ -130,6 +163,10 @@ class Order:
             last_event_at=_moment(need("last_event_at")),
             stalled=bool(need("stalled")),
             eta=_moment(body["eta"]) if need("eta") else None,
+            # A server older than fan-out does not say: no parent, no children.
+            parent=body.get("parent"),
+            weight=int(body.get("weight", 1)),
+            children=Children.from_json(body["children"]) if body.get("children") else None,
             links=Links.from_json(need("links")),
             replayed_version=body.get("replayed_version"),
             error=Failure.from_json(error) if isinstance(error, Mapping) else None,

@@ -231,6 +231,8 @@ def check_model(model: type, name: str, components: dict[str, Any]) -> None:
     assert set(fields) == set(component["properties"]), name
     hints = get_type_hints(model)
     for prop, spec in component["properties"].items():
+        if len(spec.get("allOf", ())) == 1:  # a nullable nested object: allOf of one $ref
+            spec = {**spec, **spec["allOf"][0]}
         allowed = python_types(hints[prop])
         optional = prop not in component.get("required", [])
         has_default = fields[prop].default is not dataclasses.MISSING
