@@ -66,6 +66,10 @@ class OrderHandle:
         self.id = order_id if isinstance(order_id, UUID) else UUID(str(order_id))
         self.tracker = tracker or get_tracker()
         self._state: Order | None = None
+        # The children an earlier run of this task spawned (read at the first spawn), and
+        # how many spawns this run has made: the n-th spawn of a run is the n-th child.
+        self._earlier_children: tuple[str, ...] | None = None
+        self._spawns = 0
 
     @property
     def state(self) -> Order:
@@ -156,6 +160,14 @@ class OrderHandle:
         """
         from orders.application.services import spawn_order
 
+        if self._earlier_children is None:
+            family = self.refresh().family
+            self._earlier_children = family.ids if family is not None else ()
+        index, self._spawns = self._spawns, self._spawns + 1
+        if index < len(self._earlier_children):
+            # Run again (retried, or redelivered after its worker was lost): the child this
+            # spawn placed the first time is the one, running or ended, not a second one.
+            return UUID(self._earlier_children[index])
         child_id = spawn_order(self.id, resource_name, dict(context or {}), weight, policy)
         self._state = None  # the parent moved: read again when next looked at
         return child_id
@@ -218,6 +230,24 @@ def _will_be_retried(exc: BaseException) -> bool:
     return max_retries is None or task.request.retries < max_retries
 
 
+def _parent_has_ended(order: OrderHandle) -> bool:
+    """Whether a queued child's parent has ended: then it is cancelled, not run.
+
+    The parent's end cancels its open children once; should that be cut short (its
+    process died), a child sent later (the relay) is stopped here.
+    """
+    state = order.state
+    if state.parent_id is None or state.status is not Status.QUEUED:
+        return False
+    parent = order.tracker.get_order(UUID(state.parent_id))
+    if not parent.is_terminal:
+        return False
+    with suppress(OrderClosedError):
+        order.tracker.cancel(order.id, f"parent order {parent.status}")
+    log.info("order %s: not run, its parent %s has ended", order.id, parent.id)
+    return True
+
+
 def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]:
     """Turn ``func(order)`` into a task body taking the order id (for Celery, RQ, a thread).
 
@@ -232,6 +262,8 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
 
     def run(order_id: str, dispatch_id: str | None = None) -> None:
         order = OrderHandle(order_id)
+        if _parent_has_ended(order):
+            return
         if not order.state.should_run(dispatch_id):
             log.info("order %s: not running message %s (ended or duplicate)", order.id, dispatch_id)
             return
@@ -246,13 +278,11 @@ def order_task(func: Callable[[OrderHandle], str | None]) -> Callable[..., None]
             if not order.refresh().is_terminal:
                 order.confirm_cancelled("Cancelled while running")
             return
-        except OrderClosedError:
-            # Ended by someone else while the body ran (a parent failed by a child's failure).
-            if order.refresh().is_terminal:
+        except Exception as exc:
+            if isinstance(exc, OrderClosedError) and order.refresh().is_terminal:
+                # Ended by someone else while the body ran (a child failed its parent).
                 log.info("order %s ended while its task ran", order.id)
                 return
-            raise
-        except Exception as exc:
             if not _will_be_retried(exc):
                 _record_failure(order, str(exc) or type(exc).__name__, exc)
             elif order.refresh().status is Status.RUNNING:  # not yet recorded by order.retry()

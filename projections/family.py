@@ -29,6 +29,12 @@ def _greatest(vendor: str) -> str:
     return "GREATEST" if vendor == "postgresql" else "MAX"  # SQLite's scalar max(a, b)
 
 
+def _least(vendor: str) -> str:
+    # Never past 100: a child the parent never recorded (its process died in between)
+    # still moves the sum, by a weight the parent's total does not hold.
+    return "LEAST" if vendor == "postgresql" else "MIN"
+
+
 def parent_progress_sql(vendor: str, table: str, weight: str) -> str:
     """The progress of a parent row of ``table`` whose children weigh ``weight`` (SQL).
 
@@ -38,7 +44,8 @@ def parent_progress_sql(vendor: str, table: str, weight: str) -> str:
     """
     return (
         f"CASE WHEN {weight} > 0 AND excluded.status <> 'completed'"
-        f" THEN {_greatest(vendor)}({table}.progress, {table}.children_progress / {weight})"
+        f" THEN {_greatest(vendor)}({table}.progress,"
+        f" {_least(vendor)}(100, {table}.children_progress / {weight}))"
         " ELSE excluded.progress END"
     )
 
@@ -53,7 +60,8 @@ def _moved_sql(vendor: str) -> str:
     return (
         f"UPDATE {table} SET children_progress = children_progress + {delta},"
         f" progress = CASE WHEN status <> 'completed' AND children_weight > 0"
-        f" THEN {_greatest(vendor)}(progress, (children_progress + {delta}) / children_weight)"
+        f" THEN {_greatest(vendor)}(progress,"
+        f" {_least(vendor)}(100, (children_progress + {delta}) / children_weight))"
         " ELSE progress END"
         f" WHERE order_id = %s AND {before.format('version')} < %s"
     )

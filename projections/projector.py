@@ -272,9 +272,10 @@ def read_model_statements(order: Order, events: Sequence[Any]) -> list[tuple[str
     refused (a lost race) writes nothing here either.
     """
     statements = [*_history_statements(events, None, {order.id: order})]
-    # A child's save moves its parent's progress; not its first (progress 0, no row yet).
+    # A child's save moves its parent's progress; not its first (progress 0, no row yet),
+    # unless it brings the child further at once (a row written late, from all its events).
     first = events[0].originator_version if events else order.version
-    moved = children_progress_statement(order) if first > 1 else None
+    moved = children_progress_statement(order) if first > 1 or order.progress else None
     if moved is not None:
         statements.append(moved)  # before the child's row: it reads the row as it was
     return [*statements, _summary_statement(order)]

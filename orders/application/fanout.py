@@ -87,6 +87,10 @@ def cancel_children(
             tracker.cancel(UUID(child_id), reason)
         except OrderClosedError:
             continue  # it ended meanwhile: its end reaches the parent on its own
+        except Exception:
+            # The others still get theirs; this one is stopped when its task starts.
+            log.exception("order %s: could not cancel child %s", parent_id, child_id)
+            continue
         cancelled += 1
     log.info("order %s: %d open children cancelled (%s)", parent_id, cancelled, reason)
     return cancelled

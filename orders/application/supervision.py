@@ -89,4 +89,10 @@ def cutoff(seconds: float) -> datetime:
 def settle_parents(order_ids: Iterable[UUID]) -> int:
     """Record the children's ends that parents missed (a crash between the two writes)."""
     tracker = get_tracker()
-    return sum(fanout.settle(tracker, order_id) for order_id in order_ids)
+    settled = 0
+    for order_id in order_ids:
+        try:
+            settled += fanout.settle(tracker, order_id)
+        except Exception:  # one parent (a child archived meanwhile) must not stop the pass
+            log.exception("could not settle the children of order %s", order_id)
+    return settled

@@ -64,6 +64,9 @@ class Family:
     awaiting: bool = False
     # What the parent's task returned, recorded when it completes ("" : its children).
     resource_url: str = ""
+    # Every child, in the order spawned: a task run again (a retry, a redelivery) that
+    # spawns in the same order gets these back instead of placing them twice.
+    ids: tuple[str, ...] = ()
 
     def spawned(self, child_id: str, weight: int) -> Family:
         return replace(
@@ -71,6 +74,7 @@ class Family:
             open={**self.open, child_id: weight},
             count=self.count + 1,
             weight=self.weight + weight,
+            ids=(*self.ids, child_id),
         )
 
     def child_ended(self, child_id: str, completed: bool) -> Family:

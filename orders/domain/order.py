@@ -391,8 +391,12 @@ class Order(Aggregate):
         self._cancelled(reason=reason)
 
     def complete(self, resource_url: str) -> None:
+        """Complete now; a parent with children still open completes once they have ended."""
         self._refuse_unless_running()
-        self._completed(resource_url=resource_url)
+        if self.family is not None and self.family.open:
+            self.await_children(resource_url)
+        else:
+            self._completed(resource_url=resource_url)
 
     def fail(self, message: str, error_type: str = "", traceback: str = "") -> None:
         self._refuse_if_closed()

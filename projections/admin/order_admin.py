@@ -213,11 +213,11 @@ class OrderSummaryAdmin(admin.ModelAdmin):
             return format_html("{}", text)
         return format_html('<span class="order-muted" title="so far">{} …</span>', text)
 
-    @admin.display(description="context")
     @admin.display(description="fan-out")
     def family_column(self, obj: OrderSummary) -> SafeString:
         return family_column(obj)
 
+    @admin.display(description="context")
     def context_pretty(self, obj: OrderSummary) -> SafeString:
         if obj.context_erased:
             return mark_safe('<span class="order-muted">erased (orders forget)</span>')

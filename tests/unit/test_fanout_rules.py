@@ -181,3 +181,9 @@ def test_a_replayed_parent_has_the_same_family(parent: Order) -> None:
     for e in events:
         replayed = e.mutate(replayed)
     assert replayed is not None and replayed.family == parent.family
+
+
+def test_completing_a_parent_with_open_children_waits_for_them(parent: Order) -> None:
+    with_children(parent)
+    parent.complete("/albums/1/")
+    assert (parent.status, parent.is_awaiting_children) == (Status.RUNNING, True)
