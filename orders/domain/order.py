@@ -468,8 +468,13 @@ class Order(Aggregate):
             self._completed(resource_url=self.family.resource_url)
 
     def await_children(self, resource_url: str) -> None:
-        """The task returned ``resource_url`` ("": its children): end now, or when they have."""
+        """The task returned ``resource_url`` ("": its children): end now, or when they have.
+
+        Moot once awaiting (the body called ``complete`` before returning).
+        """
         self._refuse_unless_running()
+        if self.family is not None and self.family.awaiting:
+            return
         if self.cancel_requested:
             self._cancelled(reason="Cancelled while running")
         elif self.family is None or not self.family.open:

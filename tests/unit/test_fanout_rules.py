@@ -187,3 +187,11 @@ def test_completing_a_parent_with_open_children_waits_for_them(parent: Order) ->
     with_children(parent)
     parent.complete("/albums/1/")
     assert (parent.status, parent.is_awaiting_children) == (Status.RUNNING, True)
+
+
+def test_a_parent_already_awaiting_its_children_records_it_once(parent: Order) -> None:
+    with_children(parent)
+    parent.complete("/albums/1/")
+    parent.collect_events()
+    parent.await_children("")
+    assert (parent.collect_events(), parent.family.resource_url) == ([], "/albums/1/")  # type: ignore[union-attr]
