@@ -12,8 +12,8 @@ from typing import Any, cast
 
 from bench import support
 from config.bootstrap import build_tracker
-from orders import task_api as helpers
 from orders.application.tracker import OrderTracker
+from orders.progress_items import default_min_interval
 from orders.task_api import OrderHandle, ProgressItems
 
 MAX_EVENTS = 200
@@ -132,7 +132,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     seconds, events = result["seconds"], result["events"]
     lines = [
         f"{args.items:,} items, {args.rounds} rounds (variant order rotated each round);"
-        f" default min_interval = {helpers.default_min_interval()} s",
+        f" default min_interval = {default_min_interval()} s",
         "",
         "| variant | median ms | min..max ms | median ratio to its bare loop (per round) |"
         " events written (min..max) | target (<= ~200 events, <= 1.10x) |",
