@@ -341,8 +341,8 @@ def catch_up(
             lock_rows(sorted(order.id for order in children))
             upsert_summaries([order for order in behind if order.parent_id is None])
             with connection.cursor() as cursor:
-                for child in children:
-                    cursor.execute(*children_progress_statement(child))  # type: ignore[misc]
+                for moved in filter(None, map(children_progress_statement, children)):
+                    cursor.execute(*moved)
             upsert_summaries(children)
             _advance(reached)
         seen += len(events)

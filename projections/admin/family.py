@@ -53,6 +53,7 @@ class FamilyFilter(admin.SimpleListFilter):
         return queryset
 
 
+@admin.display(description="fan-out")
 def family_column(obj: OrderSummary) -> SafeString:
     """ "3/10 children" for a parent (a link to them), "child of <id>" for a child."""
     if obj.children:

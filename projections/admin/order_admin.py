@@ -61,7 +61,7 @@ class OrderSummaryAdmin(admin.ModelAdmin):
         "owner_column",
         "created_column",
         "duration_column",
-        "family_column",
+        family_column,
     )
     list_filter = (StatusFilter, ResourceFilter, FamilyFilter, "created")
     search_fields = ("order_id", "message")
@@ -212,10 +212,6 @@ class OrderSummaryAdmin(admin.ModelAdmin):
         if obj.status in TERMINAL:
             return format_html("{}", text)
         return format_html('<span class="order-muted" title="so far">{} …</span>', text)
-
-    @admin.display(description="fan-out")
-    def family_column(self, obj: OrderSummary) -> SafeString:
-        return family_column(obj)
 
     @admin.display(description="context")
     def context_pretty(self, obj: OrderSummary) -> SafeString:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -12,21 +10,14 @@ from orders.application import dispatch, fanout
 from orders.application.tracker import OrderTracker
 from orders.domain.order import Status
 from orders.task_api import OrderHandle, order_task
+from tests.integration.http.conftest import HeldLauncher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Held:
-    def __init__(self) -> None:
-        self.launched: list[UUID] = []
-
-    def launch(self, task: Any, order_id: UUID, dispatch_id: str) -> None:
-        self.launched.append(order_id)
-
-
 @pytest.fixture
-def held() -> Iterator[Held]:
-    launcher = Held()
+def held() -> Iterator[HeldLauncher]:
+    launcher = HeldLauncher()
     dispatch.register("held-child", order_task(lambda order: "/done/"), launcher=launcher)
     yield launcher
     dispatch.unregister("held-child")
@@ -38,7 +29,7 @@ def spawn_three(order: OrderHandle) -> None:
 
 
 def test_a_parent_task_run_again_gets_back_the_children_it_spawned(
-    tracker: OrderTracker, held: Held
+    tracker: OrderTracker, held: HeldLauncher
 ) -> None:
     parent_id = tracker.place("album", {}, owner=None)
     run = order_task(spawn_three)
@@ -52,7 +43,7 @@ def test_a_parent_task_run_again_gets_back_the_children_it_spawned(
 
 
 def test_a_child_whose_parent_ended_is_cancelled_not_run(
-    tracker: OrderTracker, held: Held, monkeypatch: pytest.MonkeyPatch
+    tracker: OrderTracker, held: HeldLauncher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parent_id = tracker.place("album", {}, owner=None)
     tracker.start(parent_id, "w")
