@@ -145,6 +145,10 @@ ASYNC_REST: dict[str, Any] = {
     "AGGREGATE_CACHE": int(os.environ.get("ASYNC_REST_AGGREGATE_CACHE", "1000")),
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
+    # A task's progress reports that come less than this many seconds after the order's
+    # last save are saved together at the end of it (orders/progress_batch.py); 0: each
+    # report is saved when made.
+    "PROGRESS_BATCH_WINDOW": float(os.environ.get("ASYNC_REST_PROGRESS_BATCH_WINDOW", "0.01")),
     # Write the read models in the same transaction as the events when both are in one
     # PostgreSQL database (config/bootstrap.py); off: project after each save instead.
     "INLINE_PROJECTION": env_bool("ASYNC_REST_INLINE_PROJECTION", True),

@@ -23,6 +23,7 @@ from orders.domain.errors import CancelRequestedError, DuplicateDeliveryError, O
 from orders.domain.family import FAIL_FAST
 from orders.domain.order import Order, Status
 from orders.infrastructure.runtime import get_tracker
+from orders.progress_batch import ProgressBatch, default_window
 from orders.progress_items import ProgressItems
 
 __all__ = ["OrderHandle", "ProgressItems", "fail_on_error", "order_task", "queue_retries"]
@@ -51,7 +52,9 @@ class OrderHandle:
     date from what each command answers (the order's state right after it), so a
     task reads its order once, not at every look. ``refresh()`` reads it again, for
     a task that wants to see what others did meanwhile (a cancel request is seen
-    anyway: the next progress report raises). The context is read-only.
+    anyway: a later progress report raises). The context is read-only. Progress
+    reports that come faster than ``ASYNC_REST["PROGRESS_BATCH_WINDOW"]`` apart are
+    saved together (``orders/progress_batch.py``): every one recorded, one write a burst.
     """
 
     def __init__(self, order_id: UUID | str, tracker: OrderTracker | None = None) -> None:
@@ -62,6 +65,8 @@ class OrderHandle:
         # how many spawns this run has made: the n-th spawn of a run is the n-th child.
         self._earlier_children: tuple[str, ...] | None = None
         self._spawns = 0
+        window = default_window()
+        self._batch = ProgressBatch(self.tracker, self.id, window) if window > 0 else None
 
     @property
     def state(self) -> Order:
@@ -71,8 +76,8 @@ class OrderHandle:
         return self._state
 
     def refresh(self) -> Order:
-        self._state = self.tracker.get_order(self.id)
-        return self._state
+        """Read the order again (progress reports kept for a batch are saved first)."""
+        return self._command(lambda: self.tracker.get_order(self.id), saves=False)
 
     @property
     def context(self) -> Mapping[str, Any]:
@@ -89,9 +94,15 @@ class OrderHandle:
         self._state = state
         return state
 
+    def _command(self, command: Callable[[], Order], saves: bool = True) -> Order:
+        """Run a command other than a progress report, after the reports kept are saved."""
+        if self._batch is None:
+            return self._kept(command())
+        return self._kept(self._batch.around(command, saves))
+
     def start(self, worker: str | None = None, dispatch_id: str | None = None) -> Order:
         worker = worker or f"{socket.gethostname()}:{os.getpid()}"
-        return self._kept(self.tracker.start(self.id, worker, dispatch_id))
+        return self._command(lambda: self.tracker.start(self.id, worker, dispatch_id))
 
     def progress(
         self,
@@ -100,17 +111,19 @@ class OrderHandle:
         current: int | None = None,
         total: int | None = None,
     ) -> Order:
-        return self._kept(self.tracker.progress(self.id, percent, message, current, total))
+        if self._batch is None:
+            return self._kept(self.tracker.progress(self.id, percent, message, current, total))
+        return self._kept(self._batch.report(self.state, (percent, message, current, total)))
 
     def complete(self, resource_url: str) -> Order:
-        return self._kept(self.tracker.complete(self.id, resource_url=resource_url))
+        return self._command(lambda: self.tracker.complete(self.id, resource_url=resource_url))
 
     def confirm_cancelled(self, reason: str) -> Order:
-        return self._kept(self.tracker.confirm_cancelled(self.id, reason))
+        return self._command(lambda: self.tracker.confirm_cancelled(self.id, reason))
 
     def record_retry(self, reason: str) -> Order:
         """Record ``Retried``: this attempt failed and the queue will run the task again."""
-        return self._kept(self.tracker.retry(self.id, reason))
+        return self._command(lambda: self.tracker.retry(self.id, reason))
 
     def retry(
         self, reason: str, countdown: float | None = None, exc: BaseException | None = None
@@ -125,7 +138,7 @@ class OrderHandle:
             error = queue.retry_error(reason, countdown, exc)
             if error is not None:
                 if queue.will_retry(error):
-                    self.tracker.retry(self.id, reason)
+                    self.record_retry(reason)
                 raise error
         from celery import current_task
 
@@ -160,16 +173,20 @@ class OrderHandle:
             # Run again (retried, or redelivered after its worker was lost): the child this
             # spawn placed the first time is the one, running or ended, not a second one.
             return UUID(self._earlier_children[index])
-        child_id = spawn_order(self.id, resource_name, dict(context or {}), weight, policy)
+
+        def place() -> UUID:
+            return spawn_order(self.id, resource_name, dict(context or {}), weight, policy)
+
+        child_id = place() if self._batch is None else self._batch.around(place)
         self._state = None  # the parent moved: read again when next looked at
         return child_id
 
     def await_children(self, resource_url: str = "") -> Order:
         """End now if no child is open, else once they have (``order_task`` calls it)."""
-        return self._kept(self.tracker.await_children(self.id, resource_url))
+        return self._command(lambda: self.tracker.await_children(self.id, resource_url))
 
     def fail(self, message: str, error_type: str = "", traceback: str = "") -> Order:
-        return self._kept(self.tracker.fail(self.id, message, error_type, traceback))
+        return self._command(lambda: self.tracker.fail(self.id, message, error_type, traceback))
 
     def __repr__(self) -> str:
         return f"<OrderHandle {self.id}>"

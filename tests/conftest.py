@@ -29,3 +29,16 @@ def tracker(tmp_path: Path, db: None) -> Iterator[OrderTracker]:
     yield tracker
     set_tracker(None)
     tracker.close()
+
+
+@pytest.fixture(autouse=True)
+def progress_saved_when_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each progress report is saved in the call, in tests run in this process.
+
+    Batching saves from a timer thread, which a test's database transaction does not
+    cover; tests/unit/test_progress_batch.py turns it on, and workers started as real
+    processes (tests/e2e) run with the default window.
+    """
+    from django.conf import settings
+
+    monkeypatch.setitem(settings.ASYNC_REST, "PROGRESS_BATCH_WINDOW", 0)

@@ -29,6 +29,8 @@ SavedListener = Callable[["OrderTracker", Order, Sequence[Any]], None]
 # statements (SQL, params) that the event store runs in the same statement as the
 # events: the read models written inline, where the store can (config/bootstrap.py).
 InlineProjection = Callable[[Order, Sequence[Any]], Sequence[tuple[str, Sequence[Any]]]]
+# One progress report's arguments: percent, message, current, total.
+ProgressReport = tuple[int, str | None, int | None, int | None]
 
 
 class OrderNotFoundError(LookupError):
@@ -159,6 +161,15 @@ class OrderTracker(Application[UUID]):
         return self._update(
             order_id, lambda order: order.report_progress(percent, message, current, total)
         )
+
+    def progress_many(self, order_id: UUID, reports: Sequence[ProgressReport]) -> Order:
+        """Record several progress reports, each its own event, in one save (in order)."""
+
+        def report_all(order: Order) -> None:
+            for percent, message, current, total in reports:
+                order.report_progress(percent, message, current, total)
+
+        return self._update(order_id, report_all)
 
     def retry(self, order_id: UUID, reason: str) -> Order:
         return self._update(order_id, lambda order: order.retry(reason))
