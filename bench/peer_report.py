@@ -118,7 +118,8 @@ def report(rounds: list[dict[str, Figures]], args: argparse.Namespace, seconds: 
         f" clients for {args.e2e_seconds} s polling every"
         f" {args.poll} s, {args.steps} progress reports per order, {args.events} stamped"
         f" reports {args.event_interval} s apart; django-celery-results"
-        f" {version('django-celery-results')}; {seconds / 60:.1f} min in all",
+        f" {version('django-celery-results')}; {seconds / 60:.1f} min in all"
+        + "".join(f"; async-rest with {item}" for item in getattr(args, "ours_env", [])),
         "",
         "| figure | async-rest | peer | ratio (median of rounds) | per round | target |",
         "|---|---:|---:|---:|---|---|",
