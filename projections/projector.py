@@ -39,10 +39,22 @@ def storable(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd") if "\x00" in value else value
     if isinstance(value, dict):
-        return {storable(k): storable(v) for k, v in value.items()}
+        return {_leaf(k): _leaf(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [storable(v) for v in value]
+        return [_leaf(v) for v in value]
     return value
+
+
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
+def _leaf(value: Any) -> Any:
+    # Most members are numbers, None or text without NUL: kept as they are without a call
+    # of storable each (it runs on every save, over the whole state).
+    kind = type(value)
+    if kind in _PLAIN or (kind is str and "\x00" not in value):
+        return value
+    return storable(value)
 
 
 # A summary column shorter than what an event may carry (a worker's name, an exception's
