@@ -162,14 +162,21 @@ class OrderTracker(Application[UUID]):
             order_id, lambda order: order.report_progress(percent, message, current, total)
         )
 
-    def progress_many(self, order_id: UUID, reports: Sequence[ProgressReport]) -> Order:
-        """Record several progress reports, each its own event, in one save (in order)."""
+    def progress_many(
+        self, order_id: UUID, reports: Sequence[ProgressReport]
+    ) -> tuple[Order, Callable[[], None]]:
+        """Record several progress reports, each its own event, in one save (in order).
+
+        The listeners are not told yet: the caller calls what is returned once it has let
+        go of its own locks (orders/progress_batch.py), since a listener may wait on a
+        database lock that a thread waiting for the caller's lock holds.
+        """
 
         def report_all(order: Order) -> None:
             for percent, message, current, total in reports:
                 order.report_progress(percent, message, current, total)
 
-        return self._update(order_id, report_all)
+        return self._update_untold(order_id, report_all)
 
     def retry(self, order_id: UUID, reason: str) -> Order:
         return self._update(order_id, lambda order: order.retry(reason))
@@ -331,15 +338,26 @@ class OrderTracker(Application[UUID]):
         on a state that may be stale is also run again on the up-to-date state before its
         answer is believed. One process's commands on one order take turns (its lock).
         """
+        saved, tell = self._update_untold(order_id, command)
+        tell()
+        return saved
+
+    def _update_untold(
+        self, order_id: UUID, command: Callable[[Order], None]
+    ) -> tuple[Order, Callable[[], None]]:
+        """``_update`` up to the save; what is returned tells the listeners when called."""
         with self.latest.locked(order_id):
             saved, events = self._run(order_id, command)
+
         # The listeners run once the order is let go: the catch-up pass may hold a
         # read-model transaction that this projection waits for while it waits for the
         # order itself (tests/unit/test_tracker.py, listeners after the lock).
-        if events:
-            self._tell_listeners(saved, events)
-            fanout.follow_up(self, saved, events)
-        return saved
+        def tell() -> None:
+            if events:
+                self._tell_listeners(saved, events)
+                fanout.follow_up(self, saved, events)
+
+        return saved, tell
 
     def _run(self, order_id: UUID, command: Callable[[Order], None]) -> tuple[Order, list[Any]]:
         order = self.latest.get(order_id)
