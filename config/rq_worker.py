@@ -15,6 +15,8 @@ of a work horse that was killed, at once, instead of leaving it to the reaper.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import signal
 import sys
@@ -65,6 +67,16 @@ class OrderWorker(Worker):
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         forget_inherited_connections()
         super().main_work_horse(job, queue)
+
+    def unsubscribe(self) -> None:
+        # RQ stops the thread that listens for its commands with stop(), which redis-py 8
+        # makes wait for the thread with no bound; the thread may be in a 60 s wait for a
+        # subscription that the unsubscribe just ended, so a warm shutdown hung for up to a
+        # minute. Bounded here; the thread is a daemon, the process exits without it.
+        thread = self.pubsub_thread
+        if thread is not None and "timeout" in inspect.signature(thread.stop).parameters:
+            thread.stop = functools.partial(thread.stop, timeout=1)
+        super().unsubscribe()
 
     def handle_work_horse_killed(self, job: Job, retpid: Any, ret_val: Any, rusage: Any) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)

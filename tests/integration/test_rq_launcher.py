@@ -150,3 +150,16 @@ def test_rqs_callback_for_an_abandoned_job_with_retries_left_records_retried(
     job_failed(job, queue.connection, AbandonedJobError, AbandonedJobError(), None)
     assert store_tracker.get_order(order_id).status is Status.QUEUED
     assert types(store_tracker, order_id)[-1] == "Retried"
+
+
+def test_the_order_worker_stops_listening_for_commands_at_once(rq_redis: Any) -> None:
+    from config.rq_worker import OrderWorker
+
+    worker = OrderWorker(["it-orders"], connection=rq_redis, name=f"it-stop-{time.time_ns()}")
+    worker.subscribe()
+    assert worker.pubsub is not None
+    worker.pubsub.unsubscribe()  # RQ's own unsubscribe does this first
+    time.sleep(0.5)  # the listening thread sees it and waits for a new subscription
+    started = time.monotonic()
+    worker.unsubscribe()
+    assert time.monotonic() - started < 5
