@@ -146,8 +146,8 @@ ASYNC_REST: dict[str, Any] = {
     # Fewest seconds between two progress events written by ProgressItems.
     "PROGRESS_INTERVAL": float(os.environ.get("ASYNC_REST_PROGRESS_INTERVAL", "0.2")),
     # A task's progress reports that come less than this many seconds after the order's
-    # last save are saved together at the end of it (orders/progress_batch.py); 0: each
-    # report is saved when made.
+    # last save are kept and saved together when the window ends, or sooner
+    # (orders/progress_batch.py); 0: each report is saved when made.
     "PROGRESS_BATCH_WINDOW": float(os.environ.get("ASYNC_REST_PROGRESS_BATCH_WINDOW", "0.01")),
     # Write the read models in the same transaction as the events when both are in one
     # PostgreSQL database (config/bootstrap.py); off: project after each save instead.
