@@ -108,13 +108,10 @@ class ProgressBatch:
         still ends a cancel-requested order whose work is done). ``saves``: the command
         writes (a read does not start a new window).
         """
-        tell: Tell | None = None
         with self.lock:
-            error, self.error = self.error, None
-            try:
-                tell = self._store_kept()
-            except SAVE_ERRORS as exc:
-                error = exc
+            earlier, self.error = self.error, None
+            tell, error = self._try_store_kept()
+            error = error or earlier
         if tell is not None:
             tell()
         if error is not None:
@@ -140,11 +137,10 @@ class ProgressBatch:
             # than hold up the other orders' saves behind this one.
             _timer.call_at(time.monotonic() + self.window, self.save_due)
             return
-        tell: Tell | None = None
         try:
-            tell = self._store_kept()
-        except SAVE_ERRORS as exc:
-            self.error = exc
+            tell, error = self._try_store_kept()
+            if error is not None:
+                self.error = error
         finally:
             self.lock.release()
         if tell is not None:
@@ -157,9 +153,15 @@ class ProgressBatch:
         self.saved_at, self.base = time.monotonic(), saved
         return saved, tell
 
-    def _store_kept(self) -> Tell | None:
+    def _try_store_kept(self) -> tuple[Tell | None, BaseException | None]:
+        """Store the kept reports: the listeners' turn, or what the save ran into."""
         reports = self._take()
-        return self._store(reports)[1] if reports else None
+        if not reports:
+            return None, None
+        try:
+            return self._store(reports)[1], None
+        except SAVE_ERRORS as exc:
+            return None, exc
 
     def _take(self) -> list[ProgressReport]:
         reports, self.reports, self.view = self.reports, [], None
